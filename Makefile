@@ -1,0 +1,34 @@
+# make demo | make test | make bench | make lint   (each works on a fresh clone: it builds .venv first)
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# The shared data mirror, when it sits beside the clone (tests and CI read it; users' runs download instead).
+ifneq ($(wildcard ../shared/datasets),)
+export NANOZOO_DATA ?= $(abspath ../shared/datasets)
+endif
+
+.PHONY: install demo test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/nanozoo train shakespeare-char-cpu
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

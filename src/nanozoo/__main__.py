@@ -1,0 +1,3 @@
+from nanozoo.cli import main
+
+main()

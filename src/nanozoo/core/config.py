@@ -1,0 +1,191 @@
+"""Dataclass configs and `--set section.key=value` overrides, parsed against the field types.
+
+An experiment's config is a dataclass whose fields are section dataclasses (`model`, `train`, ...).
+`apply_overrides(cfg, ["train.lr=3e-4", "model.n_layer=2"])` returns a new, validated config; an unknown
+key or a value of the wrong type raises `ConfigError` naming the valid keys (with a did-you-mean).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+class ConfigError(ValueError):
+    """A config key or value a user gave is not valid."""
+
+
+@dataclass
+class TrainConfig:
+    """The trainer's knobs; every torch experiment has one as its `train` section."""
+
+    max_iters: int = 2000
+    batch_size: int = 32  # sequences per optimizer step per process, before accumulation
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3
+    min_lr: float = 1e-4  # cosine floor
+    warmup_iters: int = 100
+    lr_decay_iters: int = 0  # 0: decay over max_iters
+    schedule: Literal["cosine", "constant", "linear"] = "cosine"
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0  # 0: no clipping
+    eval_interval: int = 250
+    eval_iters: int = 50  # batches per split per evaluation
+    log_interval: int = 10
+    ckpt_interval: int = 0  # 0: at every evaluation
+    seed: int = 1337
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # autocast dtype; auto: bf16 on GPUs
+    compile: bool = False  # torch.compile the model
+    threads: int = 0  # torch.set_num_threads; 0: leave torch's default
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("max_iters", "batch_size", "grad_accum", "eval_interval", "log_interval"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 1")
+        for name in ("lr", "min_lr", "weight_decay", "grad_clip", "warmup_iters", "eval_iters"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 0")
+        if self.min_lr > self.lr:
+            raise ConfigError(f"train.min_lr={self.min_lr} is above train.lr={self.lr}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# dict <-> dataclass
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, d: dict) -> Any:
+    """Build `cls` from a (possibly nested) dict, refusing unknown keys."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(f"unknown key(s) {sorted(unknown)} for {cls.__name__}; valid: {sorted(names)}")
+    kwargs = {}
+    for k, v in d.items():
+        t = hints[k]
+        kwargs[k] = from_dict(t, v) if dataclasses.is_dataclass(t) and isinstance(v, dict) else _coerce(t, v, k)
+    return cls(**kwargs)
+
+
+def save_json(cfg: Any) -> str:
+    return json.dumps(to_dict(cfg), indent=2)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Overrides
+
+
+def keys(cfg: Any, prefix: str = "") -> list[str]:
+    """Every settable dotted key of a config."""
+    out = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            out += keys(v, f"{prefix}{f.name}.")
+        else:
+            out.append(f"{prefix}{f.name}")
+    return out
+
+
+def apply_overrides(cfg: Any, overrides: list[str] | dict[str, Any]) -> Any:
+    """Return a copy of `cfg` with `key=value` overrides applied; each section is re-validated."""
+    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
+    d = to_dict(cfg)
+    valid = keys(cfg)
+    for key, raw in items:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(valid)}")
+        *path, leaf = key.split(".")
+        node, owner = d, cfg
+        for p in path:
+            node, owner = node[p], getattr(owner, p)
+        t = typing.get_type_hints(type(owner))[leaf]
+        node[leaf] = _parse(t, raw, key) if isinstance(raw, str) else _coerce(t, raw, key)
+    return from_dict(type(cfg), d)
+
+
+def _split(o: str) -> tuple[str, str]:
+    if "=" not in o:
+        raise ConfigError(f"override {o!r} is not of the form section.key=value")
+    k, v = o.split("=", 1)
+    return k.strip(), v.strip()
+
+
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _parse(t: Any, s: str, key: str) -> Any:
+    """Parse the string `s` as a value of type `t`."""
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and s.lower() in ("none", "null"):
+            return None
+        for a in args:
+            if a is not type(None):
+                try:
+                    return _parse(a, s, key)
+                except ConfigError:
+                    pass
+        raise ConfigError(f"{key}={s!r}: expected {t}")
+    if origin is Literal:
+        for a in args:
+            if str(a) == s:
+                return a
+        raise ConfigError(f"{key}={s!r}: expected one of {list(args)}")
+    if origin in (tuple, list):
+        parts = [p for p in s.strip("()[]").split(",") if p.strip()]
+        inner = args[0] if args else str
+        return origin(_parse(inner, p.strip(), key) for p in parts)
+    if t is bool:
+        if s.lower() in _TRUE:
+            return True
+        if s.lower() in _FALSE:
+            return False
+        raise ConfigError(f"{key}={s!r}: expected a bool (true/false)")
+    try:
+        if t is int:
+            f = float(s)
+            if not f.is_integer():
+                raise ValueError
+            return int(f)  # accepts 5e3
+        if t is float:
+            return float(s)
+    except ValueError:
+        raise ConfigError(f"{key}={s!r}: expected {t.__name__}") from None
+    if t is str:
+        return s
+    raise ConfigError(f"{key}: type {t} cannot be set from the command line")
+
+
+def _coerce(t: Any, v: Any, key: str) -> Any:
+    """Check a JSON/Python value against type `t` (ints are accepted as floats)."""
+    if isinstance(v, str) and t is not str and typing.get_origin(t) is not Literal:
+        return _parse(t, v, key)
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin in (tuple, list) and isinstance(v, (list, tuple)):
+        return origin(v)
+    if t is float and isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    if t in (int, float, bool, str) and not (isinstance(v, t) and (t is bool or not isinstance(v, bool))):
+        raise ConfigError(f"{key}={v!r}: expected {t.__name__}")
+    if origin is Literal and v not in args:
+        raise ConfigError(f"{key}={v!r}: expected one of {list(args)}")
+    return v
+
+
+__all__ = ["ConfigError", "TrainConfig", "apply_overrides", "field", "from_dict", "keys", "save_json", "to_dict"]

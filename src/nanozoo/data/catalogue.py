@@ -1,0 +1,227 @@
+"""The dataset catalogue: every named data set, its files with sha256, and where a file is found.
+
+A file `NAME/FILE` is looked up in this order (DESIGN.md):
+1. an explicit `data_dir` (the CLI's `--data-dir`), as `data_dir/NAME/FILE` or `data_dir/FILE`;
+2. the mirror named by `$NANOZOO_DATA` (layout `NAME/FILE`);
+3. the user cache `~/.cache/nanozoo/NAME/FILE` (or `$NANOZOO_CACHE`);
+4. a system folder where a distribution packages the set (e.g. Debian's `/usr/share/datasets/`);
+5. else it is downloaded into the cache, with a progress bar, verified, and renamed into place atomically.
+A file found anywhere is verified (size, then sha256, cached by mtime) before it is returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class DataError(Exception):
+    """A data file is missing, corrupt or cannot be fetched. The message says which file and the fix."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    name: str  # path inside the set's folder, e.g. "input.txt" or "ml-100k/u.data"
+    sha256: str
+    size: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    description: str
+    licence: str
+    files: tuple[DataFile, ...]
+    system_dirs: tuple[str, ...] = field(default=())
+
+    def file(self, name: str) -> DataFile:
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise KeyError(f"dataset {self.name!r} has no file {name!r}; files: {[f.name for f in self.files]}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The catalogue (sha256 and sizes from ../shared/datasets/SOURCES.md, checked when each file was added)
+
+_CHAR_RNN = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+_GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
+
+CATALOGUE: dict[str, Dataset] = {
+    d.name: d
+    for d in [
+        Dataset(
+            "tinyshakespeare",
+            "Tiny Shakespeare: 1.1 MB of Shakespeare's plays, 65 distinct characters (karpathy/char-rnn)",
+            "public domain text; repository MIT",
+            (
+                DataFile(
+                    "input.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    1115394,
+                    _CHAR_RNN,
+                ),
+            ),
+        ),
+        Dataset(
+            "names",
+            "32,033 US baby names, one per line (karpathy/makemore)",
+            "MIT",
+            (
+                DataFile(
+                    "names.txt",
+                    "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
+                    228145,
+                    "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",
+                ),
+            ),
+        ),
+        Dataset(
+            "gpt2_bpe",
+            "OpenAI GPT-2 byte-level BPE vocabulary: encoder.json (50,257 ids) and vocab.bpe (50,000 merges)",
+            "modified MIT (OpenAI GPT-2)",
+            (
+                DataFile(
+                    "encoder.json",
+                    "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
+                    1042301,
+                    _GPT2 + "encoder.json",
+                ),
+                DataFile(
+                    "vocab.bpe",
+                    "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
+                    456318,
+                    _GPT2 + "vocab.bpe",
+                ),
+            ),
+        ),
+    ]
+}
+
+
+def get(name: str) -> Dataset:
+    if name not in CATALOGUE:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(sorted(CATALOGUE))}")
+    return CATALOGUE[name]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lookup and verification
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("NANOZOO_CACHE", Path.home() / ".cache" / "nanozoo"))
+
+
+def candidates(ds: Dataset, f: DataFile, data_dir: str | Path | None = None) -> list[Path]:
+    """Every place the file may be, in lookup order."""
+    out: list[Path] = []
+    if data_dir is not None:
+        out += [Path(data_dir) / ds.name / f.name, Path(data_dir) / f.name]
+    if os.environ.get("NANOZOO_DATA"):
+        out.append(Path(os.environ["NANOZOO_DATA"]) / ds.name / f.name)
+    out.append(cache_dir() / ds.name / f.name)
+    out += [Path(d) / f.name for d in ds.system_dirs]
+    return out
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime_ns) -> checked this process
+
+
+def verify_file(path: Path, f: DataFile, hint: str = "") -> None:
+    """Raise DataError if `path` is not byte-for-byte the catalogued file."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _verified:
+        return
+    if st.st_size != f.size:
+        what = "truncated" if st.st_size < f.size else "too long"
+        raise DataError(
+            f"{path} is {what}: {st.st_size:,} bytes, expected {f.size:,}. Delete it and run "
+            f"`nanozoo data fetch` again{hint}"
+        )
+    digest = sha256_of(path)
+    if digest != f.sha256:
+        raise DataError(
+            f"{path} has sha256 {digest[:16]}..., expected {f.sha256[:16]}... (corrupt or a different "
+            f"version). Delete it and run `nanozoo data fetch` again{hint}"
+        )
+    _verified[key] = True
+
+
+def find(name: str, file: str | None = None, data_dir: str | Path | None = None) -> Path | None:
+    """The verified local path of a file, or None if it is nowhere local (corrupt copies raise)."""
+    ds = get(name)
+    f = ds.file(file) if file else ds.files[0]
+    for p in candidates(ds, f, data_dir):
+        if p.is_file():
+            verify_file(p, f)
+            return p
+    return None
+
+
+def path(name: str, file: str | None = None, data_dir: str | Path | None = None, download: bool = True) -> Path:
+    """The local path of a catalogued file, downloading it into the cache if it is nowhere local."""
+    ds = get(name)
+    f = ds.file(file) if file else ds.files[0]
+    found = find(name, f.name, data_dir)
+    if found is not None:
+        return found
+    if not download:
+        raise DataError(_missing_message(ds, f, data_dir))
+    return fetch_file(ds, f, data_dir)
+
+
+def _missing_message(ds: Dataset, f: DataFile, data_dir, reason: str = "") -> str:
+    where = ", ".join(str(p) for p in candidates(ds, f, data_dir))
+    return (
+        f"data file {ds.name}/{f.name} not found (looked in {where}){reason}. Download {f.url} to "
+        f"{cache_dir() / ds.name / f.name}, or point NANOZOO_DATA at a folder with {ds.name}/{f.name}"
+    )
+
+
+def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -> Path:
+    """Download into the cache: to a temp file beside the target, verify, then rename (atomic)."""
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    target = cache_dir() / ds.name / f.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, Progress(*Progress.get_default_columns(), DownloadColumn(),
+                                                   TransferSpeedColumn(), transient=True) as bar:
+            task = bar.add_task(f"{ds.name}/{f.name}", total=f.size)
+            with urllib.request.urlopen(f.url, timeout=timeout) as resp:
+                for chunk in iter(lambda: resp.read(1 << 16), b""):
+                    out.write(chunk)
+                    bar.advance(task, len(chunk))
+        verify_file(Path(tmp), f, hint=f" (downloaded from {f.url})")
+        os.replace(tmp, target)
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        raise DataError(_missing_message(ds, f, data_dir, f" and the download failed ({e})")) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    log.info("downloaded %s/%s to %s", ds.name, f.name, target)
+    return target
+
+
+def read_text(name: str, file: str | None = None, data_dir=None, encoding: str = "utf-8") -> str:
+    return path(name, file, data_dir).read_text(encoding=encoding)

@@ -1,0 +1,99 @@
+"""Running experiments: build the config, make or reopen the run folder, train, sample, plot.
+
+The CLI's `train`, `sample` and `list` are thin wrappers over `train`, `sample` and `table` here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nanozoo.core import plots
+from nanozoo.core.config import apply_overrides, from_dict, to_dict
+from nanozoo.core.runlog import atomic_write, best_metric, new_run_dir, read_config, write_config
+from nanozoo.core.trainer import Trainer, init_distributed
+from nanozoo.experiments.registry import REGISTRY, Experiment, SampleOptions, get
+
+log = logging.getLogger(__name__)
+
+
+def build_config(exp: Experiment, overrides: list[str] | dict[str, Any] = ()) -> Any:
+    return apply_overrides(exp.config(), overrides)
+
+
+def load_run_config(run_dir: str | Path, expect: str | None = None) -> tuple[Experiment, Any]:
+    """The experiment and config a run folder was made with."""
+    doc = read_config(run_dir)
+    if expect is not None and doc["experiment"] != expect:
+        raise ValueError(f"{run_dir} is a run of {doc['experiment']!r}, not {expect!r}")
+    exp = get(doc["experiment"])
+    return exp, from_dict(type(exp.config()), doc["config"])
+
+
+def _shared_run_dir(name: str, runs_root: str | Path) -> Path:
+    """A new run folder, made by rank 0 and told to the other ranks under torchrun."""
+    env = init_distributed()
+    path = [str(new_run_dir(name, runs_root)) if env.master else ""]
+    if env.world > 1:
+        torch.distributed.broadcast_object_list(path, src=0)
+    return Path(path[0])
+
+
+def train(name: str, overrides: list[str] | dict[str, Any] = (), resume: str | Path | None = None,
+          data_dir: str | Path | None = None, runs_root: str | Path = "runs", until: int | None = None
+          ) -> tuple[Path, dict[str, float]]:
+    """Train experiment `name` (or resume the run folder `resume`); returns (run folder, last metrics)."""
+    exp = get(name)
+    if resume is not None:
+        _, cfg = load_run_config(resume, expect=name)
+        cfg, run_dir = apply_overrides(cfg, overrides), Path(resume)
+    else:
+        cfg = build_config(exp, overrides)
+        run_dir = _shared_run_dir(name, runs_root)
+    if exp.run is not None:  # an experiment with its own loop (numpy, micrograd)
+        write_config(run_dir, name, to_dict(cfg))
+        metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
+        plots.loss_curves(run_dir, title=name)
+        return run_dir, metrics
+    torch.manual_seed(cfg.train.seed)  # the model's init
+    task = exp.setup(cfg, Path(data_dir) if data_dir else None)
+    trainer = Trainer(task, cfg.train, run_dir, resume=resume is not None)
+    if trainer.env.master:
+        write_config(run_dir, name, to_dict(cfg))  # after setup: it may fill in derived values (vocab_size)
+        if task.save is not None:
+            task.save(run_dir)
+    metrics = trainer.fit(until=until)
+    if trainer.env.master:
+        if task.sample is not None and trainer.step == cfg.train.max_iters:
+            atomic_write(run_dir / "samples.txt", task.sample(trainer.raw))
+        plots.loss_curves(run_dir, title=name)
+    return run_dir, metrics
+
+
+def sample(run_dir: str | Path, opts: SampleOptions) -> Iterator[str]:
+    """Stream text from a trained run."""
+    exp, _ = load_run_config(run_dir)
+    if exp.sample is None:
+        raise ValueError(f"experiment {exp.name!r} does not sample")
+    return exp.sample(Path(run_dir), opts)
+
+
+def table(runs_root: str | Path = "runs") -> list[dict[str, str]]:
+    """One row per experiment: what it trains, the published figure, the best figure reached here."""
+    rows = []
+    for exp in REGISTRY.values():
+        ref, best = exp.reference, None
+        if ref is not None:
+            best = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better)
+        rows.append({
+            "experiment": exp.name,
+            "trains": exp.summary,
+            "reference": f"{ref.metric} {ref.value:g}" if ref else "-",
+            "source": ref.source if ref else "-",
+            "best here": f"{best[0]:.4f} ({best[1].name})" if best else "-",
+        })
+    return rows

@@ -1,0 +1,290 @@
+"""GPT: a GPT-2-style decoder-only transformer.
+
+Radford et al. 2019, "Language Models are Unsupervised Multitask Learners"; reference implementations
+karpathy/nanoGPT `model.py` and HF transformers `modeling_gpt2.py`. Token + learned position embeddings,
+pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final LayerNorm, and an output head tied to the
+token embedding. Parameter names are HF GPT-2's (`transformer.h.0.attn.c_attn.weight` ...) so that loading
+an HF checkpoint is a loop; HF stores those projections as `Conv1D` (weight `(in, out)`), we use
+`nn.Linear` (weight `(out, in)`) and transpose on the way in and out.
+
+Differences from nanoGPT: the MLP's GELU is GPT-2's tanh approximation by default (`activation="gelu_new"`,
+what HF uses, so logits match to 1e-5; nanoGPT's exact GELU is `activation="gelu"`), and `generate` adds
+top-p and streams tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
+from nanozoo.core.runlog import atomic_write
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 65
+    block_size: int = 256  # longest context
+    n_layer: int = 6
+    n_head: int = 6
+    n_embd: int = 384
+    dropout: float = 0.0
+    bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
+    activation: Literal["gelu_new", "gelu"] = "gelu_new"
+    layer_norm_epsilon: float = 1e-5
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name}={getattr(self, name)} must be >= 1")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"model.n_embd={self.n_embd} is not divisible by model.n_head={self.n_head}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+
+# ---------------------------------------------------------------------------------------------------
+# Blocks
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.n_head, self.dropout = cfg.n_head, cfg.dropout
+        self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
+        self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        H = self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
+        q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+        k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+        v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+        # softmax(q k^T / sqrt(D) + causal mask) v, by the fused kernel (flash / memory-efficient / math)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.approximate = "tanh" if cfg.activation == "gelu_new" else "none"
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate=self.approximate)))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The model
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig):
+        super().__init__()
+        self.config = cfg
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
+            wpe=nn.Embedding(cfg.block_size, cfg.n_embd),
+            drop=nn.Dropout(cfg.dropout),
+            h=nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer)),
+            ln_f=nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias),
+        ))
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
+        self.apply(self._init_weights)
+        # GPT-2: residual projections scaled by 1/sqrt(2 * n_layer), one per attention and per MLP
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameters, counting the tied head once; nanoGPT's convention leaves out position embeddings."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx (B, T) token ids -> logits (B, T, V), and the mean cross-entropy when targets are given.
+        Without targets only the last position's logits are computed (B, 1, V), which is all sampling needs."""
+        B, T = idx.shape
+        if T > self.config.block_size:
+            raise ValueError(f"sequence of length {T} is longer than block_size={self.config.block_size}")
+        pos = torch.arange(T, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is None:
+            return self.lm_head(x[:, [-1], :]), None  # (B, 1, V)
+        logits = self.lm_head(x)  # (B, T, V)
+        loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-1)
+        return logits, loss
+
+    def logits(self, idx: torch.Tensor) -> torch.Tensor:
+        """All positions' logits (B, T, V), for parity tests and scoring."""
+        B, T = idx.shape
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T, device=idx.device))
+        for block in self.transformer.h:
+            x = block(x)
+        return self.lm_head(self.transformer.ln_f(x))
+
+    # -----------------------------------------------------------------------------------------------
+    # Sampling
+
+    @torch.no_grad()
+    def stream(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+               top_p: float | None = None, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+        """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled."""
+        if idx.numel() == 0:
+            raise ValueError("the prompt is empty: give at least one token")
+        was_training = self.training
+        self.eval()
+        try:
+            for _ in range(max_new_tokens):
+                logits, _ = self(idx[:, -self.config.block_size:])
+                nxt = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)  # (B,)
+                idx = torch.cat([idx, nxt[:, None]], dim=1)
+                yield nxt
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, **kw) -> torch.Tensor:
+        """`idx` (B, T) followed by max_new_tokens sampled tokens: (B, T + max_new_tokens)."""
+        new = list(self.stream(idx, max_new_tokens, **kw))
+        return torch.cat([idx, torch.stack(new, dim=1)], dim=1) if new else idx
+
+    # -----------------------------------------------------------------------------------------------
+    # HF transformers GPT-2 format: config.json + model.safetensors
+
+    _TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+
+    def save_pretrained(self, path: str | Path) -> None:
+        """Write a folder that `transformers.GPT2LMHeadModel.from_pretrained` loads."""
+        cfg = self.config
+        if not cfg.bias:
+            raise ValueError("HF GPT-2 has biases everywhere: a model with bias=False cannot be saved in its format")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        hf = {
+            "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": cfg.vocab_size,
+            "n_positions": cfg.block_size, "n_ctx": cfg.block_size, "n_embd": cfg.n_embd, "n_layer": cfg.n_layer,
+            "n_head": cfg.n_head, "n_inner": None, "activation_function": cfg.activation,
+            "resid_pdrop": cfg.dropout, "embd_pdrop": cfg.dropout, "attn_pdrop": cfg.dropout,
+            "layer_norm_epsilon": cfg.layer_norm_epsilon, "tie_word_embeddings": True,
+            "bos_token_id": cfg.vocab_size - 1, "eos_token_id": cfg.vocab_size - 1,
+        }
+        atomic_write(path / "config.json", json.dumps(hf, indent=2))
+        sd = {k: (v.t() if k.endswith(self._TRANSPOSED) else v) for k, v in self.state_dict().items()
+              if k != "lm_head.weight"}
+        save_tensors(sd, path / "model.safetensors", metadata={"format": "pt"})
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **overrides) -> GPT:
+        """Load an HF GPT-2 folder (config.json + model.safetensors), e.g. one written by save_pretrained."""
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
+            raise FileNotFoundError(f"{path} is not an HF GPT-2 folder (needs config.json and model.safetensors)")
+        hf = json.loads((path / "config.json").read_text())
+        if hf.get("model_type", "gpt2") != "gpt2":
+            raise CheckpointError(f"{path} holds a {hf['model_type']!r} model, not gpt2")
+        if hf.get("n_inner") not in (None, 4 * hf["n_embd"]):
+            raise CheckpointError(f"{path}: n_inner={hf['n_inner']} is not 4 * n_embd, which this GPT assumes")
+        act = hf.get("activation_function", "gelu_new")
+        cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["n_positions"], n_layer=hf["n_layer"],
+                        n_head=hf["n_head"], n_embd=hf["n_embd"], dropout=hf.get("resid_pdrop", 0.0),
+                        activation="gelu" if act == "gelu" else "gelu_new",
+                        layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5), **overrides)
+        model = cls(cfg)
+        sd = load_file(str(path / "model.safetensors"))
+        # OpenAI's checkpoints were saved from GPT2Model (no "transformer." prefix) and carry mask buffers
+        sd = {(k if k.startswith(("transformer.", "lm_head.")) else f"transformer.{k}"): v for k, v in sd.items()
+              if not k.endswith((".attn.bias", ".attn.masked_bias"))}
+        sd.pop("lm_head.weight", None)  # tied to wte
+        ours = model.state_dict()
+        missing = set(ours) - set(sd) - {"lm_head.weight"}
+        unexpected = set(sd) - set(ours)
+        if missing or unexpected:
+            raise CheckpointError(f"{path}: missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]}")
+        with torch.no_grad():
+            for k, v in sd.items():  # loading is a loop
+                v = v.t() if k.endswith(cls._TRANSPOSED) else v
+                if ours[k].shape != v.shape:
+                    raise CheckpointError(f"{path}: {k} has shape {tuple(v.shape)}, expected {tuple(ours[k].shape)}")
+                ours[k].copy_(v)
+        return model
+
+    def save(self, path: str | Path, step: int = 0) -> None:
+        save_weights(self, path, step)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sampling helpers
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, V) logits -> (B,) token ids. temperature 0 is greedy; top-k keeps the k most likely tokens;
+    top-p (nucleus, Holtzman et al. 2019) keeps the smallest set whose probability reaches p."""
+    if temperature < 0:
+        raise ValueError(f"temperature={temperature} must be >= 0")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k} must be >= 1")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p={top_p} must be in (0, 1]")
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        kth = torch.topk(logits, top_k, dim=-1).values[:, [-1]]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)  # (B, V)
+        probs = sorted_logits.softmax(dim=-1)
+        drop = probs.cumsum(dim=-1) - probs > top_p  # a token goes once the ones before it reach p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    probs = logits.softmax(dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
+
+
+__all__ = ["GPT", "GPTConfig", "sample_next"]
