@@ -14,15 +14,19 @@ import sys
 import click
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="nanozoo: machine learning built from first principles.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="nanozoo: machine learning built from first principles.",
+)
 
 # Errors a user can cause; anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError)
 
 
 def _register_commands() -> None:
-    from nanozoo.cli import data, experiments, tokenizer  # noqa: F401  (each adds its commands to app)
+    from nanozoo.cli import autograd, data, experiments, tokenizer  # noqa: F401  (each adds its commands to app)
 
 
 def main(argv: list[str] | None = None) -> None:

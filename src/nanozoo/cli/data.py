@@ -26,7 +26,13 @@ def list_() -> None:
                 p = data.find(ds.name, f.name)
             except data.DataError:
                 p = "corrupt copy"
-            t.add_row(ds.name if i == 0 else "", f.name, f"{f.size:,}", str(p or "-"), ds.description if i == 0 else "")
+            t.add_row(
+                ds.name if i == 0 else "",
+                f.name,
+                f"{f.size:,}",
+                str(p or "-"),
+                ds.description if i == 0 else "",
+            )
     Console().print(t)
 
 

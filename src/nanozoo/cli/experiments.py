@@ -55,11 +55,21 @@ def sample(
     top_p: float = typer.Option(None, "--top-p"),
     num: int = typer.Option(1, help="how many samples"),
     seed: int = typer.Option(None, help="fix the sampling RNG"),
-    exclude_train: bool = typer.Option(False, "--exclude-train", help="mark samples found in the training set"),
+    exclude_train: bool = typer.Option(
+        False, "--exclude-train", help="mark samples found in the training set"
+    ),
 ) -> None:
     """Sample from a trained run folder, streaming tokens as they come."""
-    opts = SampleOptions(prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                         top_p=top_p, num=num, seed=seed, exclude_train=exclude_train)
+    opts = SampleOptions(
+        prompt=prompt,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        num=num,
+        seed=seed,
+        exclude_train=exclude_train,
+    )
     for chunk in runner.sample(run, opts):
         sys.stdout.write(chunk)
         sys.stdout.flush()

@@ -46,7 +46,9 @@ def _meta(step: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {"format": str(FORMAT_VERSION), "step": str(step), **(extra or {})}
 
 
-def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None) -> None:
+def save_tensors(
+    tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
+) -> None:
     """A dict of tensors to a safetensors file, atomically (temp file beside it, fsync, rename)."""
     path, tmp = Path(path), None
     try:
@@ -62,7 +64,9 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: d
 # Model weights
 
 
-def save_weights(model: nn.Module, path: str | Path, step: int = 0, metadata: dict[str, str] | None = None) -> None:
+def save_weights(
+    model: nn.Module, path: str | Path, step: int = 0, metadata: dict[str, str] | None = None
+) -> None:
     """Weights to safetensors, atomically; tied parameters (wte / lm_head) are written once."""
     path, tmp = Path(path), None
     try:
@@ -98,7 +102,8 @@ def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
         raise CheckpointError(f"{path} does not fit this model: {str(e).splitlines()[-1].strip()}") from None
     if missing or unexpected:
         raise CheckpointError(
-            f"{path} is from another model: missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]}"
+            f"{path} is from another model: missing {sorted(missing)[:4]}, "
+            f"unexpected {sorted(unexpected)[:4]}"
         )
     return meta
 
@@ -107,8 +112,13 @@ def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
 # Trainer state: optimizer + RNG + bookkeeping
 
 
-def save_trainer_state(run_dir: Path, step: int, optimizer: torch.optim.Optimizer,
-                       rng: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+def save_trainer_state(
+    run_dir: Path,
+    step: int,
+    optimizer: torch.optim.Optimizer,
+    rng: dict[str, torch.Tensor],
+    info: dict[str, Any],
+) -> None:
     sd = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
@@ -121,15 +131,21 @@ def save_trainer_state(run_dir: Path, step: int, optimizer: torch.optim.Optimize
     for k, v in rng.items():
         tensors[f"rng.{k}"] = v
     save_tensors(tensors, run_dir / "trainer_state.safetensors", metadata=_meta(step))
-    doc = {"format": FORMAT_VERSION, "step": step, "param_groups": sd["param_groups"],
-           "optim_scalars": scalars, **info}
+    doc = {
+        "format": FORMAT_VERSION,
+        "step": step,
+        "param_groups": sd["param_groups"],
+        "optim_scalars": scalars,
+        **info,
+    }
     atomic_write(run_dir / "trainer_state.json", json.dumps(doc, indent=2))
 
 
 def load_trainer_state(run_dir: Path) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Returns (json doc, optimizer state_dict, rng tensors); checks the three files name one step."""
-    jpath, spath, mpath = (run_dir / n for n in ("trainer_state.json", "trainer_state.safetensors",
-                                                   "model.safetensors"))
+    jpath, spath, mpath = (
+        run_dir / n for n in ("trainer_state.json", "trainer_state.safetensors", "model.safetensors")
+    )
     for p in (jpath, spath, mpath):
         if not p.is_file():
             raise CheckpointError(f"cannot resume from {run_dir}: {p.name} is missing (no checkpoint yet?)")
@@ -137,10 +153,18 @@ def load_trainer_state(run_dir: Path) -> tuple[dict, dict[str, torch.Tensor], di
         doc = upgrade(json.loads(jpath.read_text()))
         tensors = load_file(str(spath))
     except (json.JSONDecodeError, SafetensorError, OSError) as e:
-        raise CheckpointError(f"cannot resume from {run_dir}: trainer state is truncated or corrupt ({e})") from None
-    steps = {doc["step"], int(read_metadata(spath).get("step", -1)), int(read_metadata(mpath).get("step", -1))}
+        raise CheckpointError(
+            f"cannot resume from {run_dir}: trainer state is truncated or corrupt ({e})"
+        ) from None
+    steps = {
+        doc["step"],
+        int(read_metadata(spath).get("step", -1)),
+        int(read_metadata(mpath).get("step", -1)),
+    }
     if len(steps) != 1:
-        raise CheckpointError(f"cannot resume from {run_dir}: its files are from different steps {sorted(steps)}")
+        raise CheckpointError(
+            f"cannot resume from {run_dir}: its files are from different steps {sorted(steps)}"
+        )
     state: dict[int, dict[str, Any]] = {}
     rng = {}
     for k, v in tensors.items():

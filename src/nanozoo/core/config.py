@@ -76,7 +76,9 @@ def from_dict(cls: type, d: dict) -> Any:
     kwargs = {}
     for k, v in d.items():
         t = hints[k]
-        kwargs[k] = from_dict(t, v) if dataclasses.is_dataclass(t) and isinstance(v, dict) else _coerce(t, v, k)
+        kwargs[k] = (
+            from_dict(t, v) if dataclasses.is_dataclass(t) and isinstance(v, dict) else _coerce(t, v, k)
+        )
     return cls(**kwargs)
 
 
@@ -188,4 +190,13 @@ def _coerce(t: Any, v: Any, key: str) -> Any:
     return v
 
 
-__all__ = ["ConfigError", "TrainConfig", "apply_overrides", "field", "from_dict", "keys", "save_json", "to_dict"]
+__all__ = [
+    "ConfigError",
+    "TrainConfig",
+    "apply_overrides",
+    "field",
+    "from_dict",
+    "keys",
+    "save_json",
+    "to_dict",
+]

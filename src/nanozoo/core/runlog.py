@@ -112,7 +112,9 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     return out
 
 
-def best_metric(root: str | Path, name: str, metric: str, lower_is_better: bool = True) -> tuple[float, Path] | None:
+def best_metric(
+    root: str | Path, name: str, metric: str, lower_is_better: bool = True
+) -> tuple[float, Path] | None:
     """The best value of `metric` over every local run of experiment `name`, and the run it came from."""
     best = None
     for run in sorted((Path(root) / name).glob("*/")):

@@ -54,14 +54,20 @@ class DistEnv:
     def from_env(cls) -> DistEnv:
         if "RANK" not in os.environ or int(os.environ.get("WORLD_SIZE", "1")) < 2:
             return cls()
-        return cls(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
+        return cls(
+            int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0))
+        )
 
 
 def resolve_device(name: str, env: DistEnv) -> torch.device:
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", env.local_rank)
-        return torch.device("mps") if torch.backends.mps.is_available() and env.world == 1 else torch.device("cpu")
+        return (
+            torch.device("mps")
+            if torch.backends.mps.is_available() and env.world == 1
+            else torch.device("cpu")
+        )
     return torch.device(name)
 
 
@@ -139,19 +145,23 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    def _slice(self, batch: tuple, n: int) -> tuple:
-        """This rank's share of a global batch, moved to the device."""
-        r = self.env.rank
-        return tuple(t[r * n:(r + 1) * n].to(self.device, non_blocking=True) for t in batch)
+    def _slice(self, batch: tuple, n: int, part: int = 0) -> tuple:
+        """This rank's rows of micro-batch `part` of a global batch, moved to the device."""
+        i = (part * self.env.world + self.env.rank) * n
+        return tuple(t[i : i + n].to(self.device, non_blocking=True) for t in batch)
 
     def train_step(self) -> tuple[float, int]:
-        """One optimizer step over grad_accum micro-batches; returns (mean loss on this rank, tokens seen)."""
+        """One optimizer step over grad_accum micro-batches; returns (mean loss on this rank, tokens seen).
+
+        The whole global batch (batch_size x grad_accum x world) is drawn at once, so accumulating 2 x 4 rows,
+        2 ranks x 4 rows and one batch of 8 rows all see the same 8 rows and take the same step."""
         cfg, B = self.cfg, self.cfg.batch_size
         for g in self.opt.param_groups:
             g["lr"] = lr_at(self.step, cfg)
         total, tokens = torch.zeros((), device=self.device), 0
+        full = self.task.get_batch("train", B * cfg.grad_accum * self.env.world, self.gen)
         for micro in range(cfg.grad_accum):
-            batch = self._slice(self.task.get_batch("train", B * self.env.world, self.gen), B)
+            batch = self._slice(full, B, micro)
             tokens += self.task.tokens(batch) * self.env.world
             sync = micro == cfg.grad_accum - 1 or self.env.world == 1
             with contextlib.nullcontext() if sync else self.model.no_sync(), self._autocast():
@@ -183,10 +193,14 @@ class Trainer:
             gen = torch.Generator().manual_seed(cfg.seed + 1)
             total = torch.zeros((), device=self.device)
             for _ in range(cfg.eval_iters):
-                batch = self._slice(self.task.get_batch(split, cfg.batch_size * self.env.world, gen), cfg.batch_size)
+                batch = self._slice(
+                    self.task.get_batch(split, cfg.batch_size * self.env.world, gen), cfg.batch_size
+                )
                 with self._autocast():
                     total += self.task.loss(self.raw, batch).float()
-            out[f"{split}_eval_loss" if split == "train" else f"{split}_loss"] = self._mean(total) / cfg.eval_iters
+            out[f"{split}_eval_loss" if split == "train" else f"{split}_loss"] = (
+                self._mean(total) / cfg.eval_iters
+            )
         if task_metrics and self.task.evaluate is not None:
             out.update(self.task.evaluate(self.raw))
         self.raw.train()
@@ -200,7 +214,7 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> dict[str, float]:
-        """Train to cfg.max_iters (or stop early at step `until`, as if interrupted); returns the last eval."""
+        """Train to cfg.max_iters (or stop at step `until`, as if interrupted); returns the last eval."""
         cfg = self.cfg
         stop = min(until or cfg.max_iters, cfg.max_iters)
         self.raw.train()
@@ -216,8 +230,13 @@ class Trainer:
                 if self.step % cfg.log_interval == 0 or self.step == stop:
                     tps = tok_log / max(now - t_log, 1e-9)
                     mean = self._mean(torch.tensor(loss))
-                    self.metrics.write(self.step, elapsed0 + now - t0, train_loss=mean,
-                                       lr=lr_at(self.step - 1, cfg), tokens_per_s=round(tps, 1))
+                    self.metrics.write(
+                        self.step,
+                        elapsed0 + now - t0,
+                        train_loss=mean,
+                        lr=lr_at(self.step - 1, cfg),
+                        tokens_per_s=round(tps, 1),
+                    )
                     bar(self.step, mean, tps)
                     t_log, tok_log = now, 0
                 at_eval = self.step % cfg.eval_interval == 0 or self.step == cfg.max_iters
@@ -231,7 +250,11 @@ class Trainer:
             self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)
             last_eval = {**last_eval, **final}
         if self._stop_requested:
-            log.info("interrupted at step %d; checkpoint saved in %s (resume with --resume)", self.step, self.run_dir)
+            log.info(
+                "interrupted at step %d; checkpoint saved in %s (resume with --resume)",
+                self.step,
+                self.run_dir,
+            )
         return last_eval
 
     def _eval_and_log(self, elapsed: float) -> dict[str, float]:
@@ -253,8 +276,12 @@ class Trainer:
         if not self.env.master:
             return
         checkpoint.save_weights(self.raw, self.run_dir / "model.safetensors", step=self.step)
-        info = {"elapsed_s": elapsed_s, "best_val_loss": self.best_val, "world_size": self.env.world,
-                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None}
+        info = {
+            "elapsed_s": elapsed_s,
+            "best_val_loss": self.best_val,
+            "world_size": self.env.world,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+        }
         checkpoint.save_trainer_state(self.run_dir, self.step, self.opt, self._rng_state(), info)
 
     def _load(self) -> None:
@@ -283,8 +310,13 @@ class Trainer:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        cols = [TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s"), TimeRemainingColumn()]
+        cols = [
+            TextColumn("[bold]train"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s"),
+            TimeRemainingColumn(),
+        ]
         with Progress(*cols, transient=False) as p:
             task = p.add_task("train", total=total, completed=self.step, loss=float("nan"), tps=0.0)
             yield lambda step, loss, tps: p.update(task, completed=step, loss=loss, tps=tps)

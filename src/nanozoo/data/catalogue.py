@@ -104,6 +104,19 @@ CATALOGUE: dict[str, Dataset] = {
                 ),
             ),
         ),
+        Dataset(
+            "cl100k",
+            "OpenAI cl100k_base BPE ranks (GPT-3.5/GPT-4 tokenizer, tiktoken format): 100,256 tokens",
+            "MIT (openai/tiktoken)",
+            (
+                DataFile(
+                    "cl100k_base.tiktoken",
+                    "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+                    1681126,
+                    "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+                ),
+            ),
+        ),
     ]
 }
 
@@ -177,7 +190,9 @@ def find(name: str, file: str | None = None, data_dir: str | Path | None = None)
     return None
 
 
-def path(name: str, file: str | None = None, data_dir: str | Path | None = None, download: bool = True) -> Path:
+def path(
+    name: str, file: str | None = None, data_dir: str | Path | None = None, download: bool = True
+) -> Path:
     """The local path of a catalogued file, downloading it into the cache if it is nowhere local."""
     ds = get(name)
     f = ds.file(file) if file else ds.files[0]
@@ -205,8 +220,12 @@ def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, Progress(*Progress.get_default_columns(), DownloadColumn(),
-                                                   TransferSpeedColumn(), transient=True) as bar:
+        with (
+            os.fdopen(fd, "wb") as out,
+            Progress(
+                *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
+            ) as bar,
+        ):
             task = bar.add_task(f"{ds.name}/{f.name}", total=f.size)
             with urllib.request.urlopen(f.url, timeout=timeout) as resp:
                 for chunk in iter(lambda: resp.read(1 << 16), b""):

@@ -42,13 +42,17 @@ class Experiment:
     summary: str  # what it trains, one line
     config: Callable[[], Any]  # the default config: a dataclass of sections (model, train, ...)
     setup: Callable[[Any, Path | None], Any] | None = None  # torch: (cfg, data_dir) -> core.trainer.Task
-    run: Callable[[Any, Path, Path | None], dict] | None = None  # own loop: (cfg, run_dir, data_dir) -> metrics
+    run: Callable[[Any, Path, Path | None], dict] | None = (
+        None  # own loop: (cfg, run_dir, data_dir) -> metrics
+    )
     sample: Callable[[Path, SampleOptions], Iterator[str]] | None = None  # (run_dir, opts) -> text chunks
     reference: Reference | None = None
 
     def __post_init__(self):
         if (self.setup is None) == (self.run is None):
-            raise ValueError(f"experiment {self.name!r} needs exactly one of setup= (torch) or run= (own loop)")
+            raise ValueError(
+                f"experiment {self.name!r} needs exactly one of setup= (torch) or run= (own loop)"
+            )
 
 
 REGISTRY: dict[str, Experiment] = {}

@@ -43,9 +43,14 @@ def _shared_run_dir(name: str, runs_root: str | Path) -> Path:
     return Path(path[0])
 
 
-def train(name: str, overrides: list[str] | dict[str, Any] = (), resume: str | Path | None = None,
-          data_dir: str | Path | None = None, runs_root: str | Path = "runs", until: int | None = None
-          ) -> tuple[Path, dict[str, float]]:
+def train(
+    name: str,
+    overrides: list[str] | dict[str, Any] = (),
+    resume: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    runs_root: str | Path = "runs",
+    until: int | None = None,
+) -> tuple[Path, dict[str, float]]:
     """Train experiment `name` (or resume the run folder `resume`); returns (run folder, last metrics)."""
     exp = get(name)
     if resume is not None:
@@ -89,11 +94,13 @@ def table(runs_root: str | Path = "runs") -> list[dict[str, str]]:
         ref, best = exp.reference, None
         if ref is not None:
             best = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better)
-        rows.append({
-            "experiment": exp.name,
-            "trains": exp.summary,
-            "reference": f"{ref.metric} {ref.value:g}" if ref else "-",
-            "source": ref.source if ref else "-",
-            "best here": f"{best[0]:.4f} ({best[1].name})" if best else "-",
-        })
+        rows.append(
+            {
+                "experiment": exp.name,
+                "trains": exp.summary,
+                "reference": f"{ref.metric} {ref.value:g}" if ref else "-",
+                "source": ref.source if ref else "-",
+                "best here": f"{best[0]:.4f} ({best[1].name})" if best else "-",
+            }
+        )
     return rows

@@ -68,20 +68,37 @@ def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
             yield "\n" + "-" * 40 + "\n"
         yield prompt
         idx = torch.tensor([tok.encode(prompt)])
-        for nxt in model.stream(idx, opts.max_new_tokens, temperature=opts.temperature, top_k=opts.top_k,
-                                top_p=opts.top_p, generator=gen):
+        for nxt in model.stream(
+            idx,
+            opts.max_new_tokens,
+            temperature=opts.temperature,
+            top_k=opts.top_k,
+            top_p=opts.top_p,
+            generator=gen,
+        ):
             yield tok.decode(nxt.tolist())
 
 
 # ---------------------------------------------------------------------------------------------------
 # The experiments
 
+
 def published() -> CharGPTConfig:
     """nanoGPT config/train_shakespeare_char.py: 10.65M parameters, val 1.4697 after 5000 iterations."""
     return CharGPTConfig(
         model=GPTConfig(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2),
-        train=TrainConfig(max_iters=5000, batch_size=64, lr=1e-3, min_lr=1e-4, warmup_iters=100,
-                          lr_decay_iters=5000, beta2=0.99, eval_interval=250, eval_iters=200, log_interval=10),
+        train=TrainConfig(
+            max_iters=5000,
+            batch_size=64,
+            lr=1e-3,
+            min_lr=1e-4,
+            warmup_iters=100,
+            lr_decay_iters=5000,
+            beta2=0.99,
+            eval_interval=250,
+            eval_iters=200,
+            log_interval=10,
+        ),
     )
 
 
@@ -89,20 +106,39 @@ def cpu() -> CharGPTConfig:
     """Tuned for the lowest val loss in about 2 minutes on 2 CPU cores (see benchmarks/RESULTS.md)."""
     return CharGPTConfig(
         model=GPTConfig(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
-        train=TrainConfig(max_iters=2000, batch_size=12, lr=1e-3, min_lr=1e-4, warmup_iters=100,
-                          beta2=0.99, eval_interval=250, eval_iters=20, log_interval=10),
+        train=TrainConfig(
+            max_iters=2000,
+            batch_size=12,
+            lr=1e-3,
+            min_lr=1e-4,
+            warmup_iters=100,
+            beta2=0.99,
+            eval_interval=250,
+            eval_iters=20,
+            log_interval=10,
+        ),
     )
 
 
-register(Experiment(
-    name="shakespeare-char",
-    summary="6-layer char GPT (10.7M params) on Tiny Shakespeare, nanoGPT's published config (GPU-sized)",
-    config=published, setup=setup, sample=sample_run,
-    reference=Reference("val_loss", 1.4697, "nanoGPT README, shakespeare_char on one A100, ~3 min"),
-))
-register(Experiment(
-    name="shakespeare-char-cpu",
-    summary="4-layer char GPT on Tiny Shakespeare sized for ~2 minutes on 2 CPU cores (make demo)",
-    config=cpu, setup=setup, sample=sample_run,
-    reference=Reference("val_loss", 1.88, "nanoGPT README CPU recipe (4x4x128, ctx 64, batch 12, 2000 iters)"),
-))
+register(
+    Experiment(
+        name="shakespeare-char",
+        summary="6-layer char GPT (10.7M params) on Tiny Shakespeare, nanoGPT's published config (GPU-sized)",
+        config=published,
+        setup=setup,
+        sample=sample_run,
+        reference=Reference("val_loss", 1.4697, "nanoGPT README, shakespeare_char on one A100, ~3 min"),
+    )
+)
+register(
+    Experiment(
+        name="shakespeare-char-cpu",
+        summary="4-layer char GPT on Tiny Shakespeare sized for ~2 minutes on 2 CPU cores (make demo)",
+        config=cpu,
+        setup=setup,
+        sample=sample_run,
+        reference=Reference(
+            "val_loss", 1.88, "nanoGPT README CPU recipe (4x4x128, ctx 64, batch 12, 2000 iters)"
+        ),
+    )
+)

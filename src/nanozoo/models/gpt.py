@@ -2,9 +2,9 @@
 
 Radford et al. 2019, "Language Models are Unsupervised Multitask Learners"; reference implementations
 karpathy/nanoGPT `model.py` and HF transformers `modeling_gpt2.py`. Token + learned position embeddings,
-pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final LayerNorm, and an output head tied to the
-token embedding. Parameter names are HF GPT-2's (`transformer.h.0.attn.c_attn.weight` ...) so that loading
-an HF checkpoint is a loop; HF stores those projections as `Conv1D` (weight `(in, out)`), we use
+pre-LayerNorm blocks of causal self-attention and a GELU MLP, a final LayerNorm, and an output head tied
+to the token embedding. Parameter names are HF GPT-2's (`transformer.h.0.attn.c_attn.weight` ...) so that
+loading an HF checkpoint is a loop; HF stores those projections as `Conv1D` (weight `(in, out)`), we use
 `nn.Linear` (weight `(out, in)`) and transpose on the way in and out.
 
 Differences from nanoGPT: the MLP's GELU is GPT-2's tanh approximation by default (`activation="gelu_new"`,
@@ -75,7 +75,9 @@ class CausalSelfAttention(nn.Module):
         k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         # softmax(q k^T / sqrt(D) + causal mask) v, by the fused kernel (flash / memory-efficient / math)
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
+        y = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+        )
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
@@ -113,13 +115,15 @@ class GPT(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.config = cfg
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
-            wpe=nn.Embedding(cfg.block_size, cfg.n_embd),
-            drop=nn.Dropout(cfg.dropout),
-            h=nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer)),
-            ln_f=nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias),
-        ))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
+                wpe=nn.Embedding(cfg.block_size, cfg.n_embd),
+                drop=nn.Dropout(cfg.dropout),
+                h=nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer)),
+                ln_f=nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias),
+            )
+        )
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
         self.apply(self._init_weights)
@@ -142,7 +146,7 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         """idx (B, T) token ids -> logits (B, T, V), and the mean cross-entropy when targets are given.
-        Without targets only the last position's logits are computed (B, 1, V), which is all sampling needs."""
+        Without targets only the last position's logits are computed (B, 1, V): all sampling needs."""
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"sequence of length {T} is longer than block_size={self.config.block_size}")
@@ -169,8 +173,15 @@ class GPT(nn.Module):
     # Sampling
 
     @torch.no_grad()
-    def stream(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-               top_p: float | None = None, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+    def stream(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Iterator[torch.Tensor]:
         """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled."""
         if idx.numel() == 0:
             raise ValueError("the prompt is empty: give at least one token")
@@ -178,7 +189,7 @@ class GPT(nn.Module):
         self.eval()
         try:
             for _ in range(max_new_tokens):
-                logits, _ = self(idx[:, -self.config.block_size:])
+                logits, _ = self(idx[:, -self.config.block_size :])
                 nxt = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)  # (B,)
                 idx = torch.cat([idx, nxt[:, None]], dim=1)
                 yield nxt
@@ -200,20 +211,36 @@ class GPT(nn.Module):
         """Write a folder that `transformers.GPT2LMHeadModel.from_pretrained` loads."""
         cfg = self.config
         if not cfg.bias:
-            raise ValueError("HF GPT-2 has biases everywhere: a model with bias=False cannot be saved in its format")
+            raise ValueError(
+                "HF GPT-2 has biases everywhere: a model with bias=False cannot be saved in its format"
+            )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         hf = {
-            "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": cfg.vocab_size,
-            "n_positions": cfg.block_size, "n_ctx": cfg.block_size, "n_embd": cfg.n_embd, "n_layer": cfg.n_layer,
-            "n_head": cfg.n_head, "n_inner": None, "activation_function": cfg.activation,
-            "resid_pdrop": cfg.dropout, "embd_pdrop": cfg.dropout, "attn_pdrop": cfg.dropout,
-            "layer_norm_epsilon": cfg.layer_norm_epsilon, "tie_word_embeddings": True,
-            "bos_token_id": cfg.vocab_size - 1, "eos_token_id": cfg.vocab_size - 1,
+            "model_type": "gpt2",
+            "architectures": ["GPT2LMHeadModel"],
+            "vocab_size": cfg.vocab_size,
+            "n_positions": cfg.block_size,
+            "n_ctx": cfg.block_size,
+            "n_embd": cfg.n_embd,
+            "n_layer": cfg.n_layer,
+            "n_head": cfg.n_head,
+            "n_inner": None,
+            "activation_function": cfg.activation,
+            "resid_pdrop": cfg.dropout,
+            "embd_pdrop": cfg.dropout,
+            "attn_pdrop": cfg.dropout,
+            "layer_norm_epsilon": cfg.layer_norm_epsilon,
+            "tie_word_embeddings": True,
+            "bos_token_id": cfg.vocab_size - 1,
+            "eos_token_id": cfg.vocab_size - 1,
         }
         atomic_write(path / "config.json", json.dumps(hf, indent=2))
-        sd = {k: (v.t() if k.endswith(self._TRANSPOSED) else v) for k, v in self.state_dict().items()
-              if k != "lm_head.weight"}
+        sd = {
+            k: (v.t() if k.endswith(self._TRANSPOSED) else v)
+            for k, v in self.state_dict().items()
+            if k != "lm_head.weight"
+        }
         save_tensors(sd, path / "model.safetensors", metadata={"format": "pt"})
 
     @classmethod
@@ -223,33 +250,51 @@ class GPT(nn.Module):
 
         path = Path(path)
         if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-            raise FileNotFoundError(f"{path} is not an HF GPT-2 folder (needs config.json and model.safetensors)")
+            raise FileNotFoundError(
+                f"{path} is not an HF GPT-2 folder (needs config.json and model.safetensors)"
+            )
         hf = json.loads((path / "config.json").read_text())
         if hf.get("model_type", "gpt2") != "gpt2":
             raise CheckpointError(f"{path} holds a {hf['model_type']!r} model, not gpt2")
         if hf.get("n_inner") not in (None, 4 * hf["n_embd"]):
-            raise CheckpointError(f"{path}: n_inner={hf['n_inner']} is not 4 * n_embd, which this GPT assumes")
+            raise CheckpointError(
+                f"{path}: n_inner={hf['n_inner']} is not 4 * n_embd, which this GPT assumes"
+            )
         act = hf.get("activation_function", "gelu_new")
-        cfg = GPTConfig(vocab_size=hf["vocab_size"], block_size=hf["n_positions"], n_layer=hf["n_layer"],
-                        n_head=hf["n_head"], n_embd=hf["n_embd"], dropout=hf.get("resid_pdrop", 0.0),
-                        activation="gelu" if act == "gelu" else "gelu_new",
-                        layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5), **overrides)
+        cfg = GPTConfig(
+            vocab_size=hf["vocab_size"],
+            block_size=hf["n_positions"],
+            n_layer=hf["n_layer"],
+            n_head=hf["n_head"],
+            n_embd=hf["n_embd"],
+            dropout=hf.get("resid_pdrop", 0.0),
+            activation="gelu" if act == "gelu" else "gelu_new",
+            layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5),
+            **overrides,
+        )
         model = cls(cfg)
         sd = load_file(str(path / "model.safetensors"))
         # OpenAI's checkpoints were saved from GPT2Model (no "transformer." prefix) and carry mask buffers
-        sd = {(k if k.startswith(("transformer.", "lm_head.")) else f"transformer.{k}"): v for k, v in sd.items()
-              if not k.endswith((".attn.bias", ".attn.masked_bias"))}
+        sd = {
+            (k if k.startswith(("transformer.", "lm_head.")) else f"transformer.{k}"): v
+            for k, v in sd.items()
+            if not k.endswith((".attn.bias", ".attn.masked_bias"))
+        }
         sd.pop("lm_head.weight", None)  # tied to wte
         ours = model.state_dict()
         missing = set(ours) - set(sd) - {"lm_head.weight"}
         unexpected = set(sd) - set(ours)
         if missing or unexpected:
-            raise CheckpointError(f"{path}: missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]}")
+            raise CheckpointError(
+                f"{path}: missing {sorted(missing)[:4]}, unexpected {sorted(unexpected)[:4]}"
+            )
         with torch.no_grad():
             for k, v in sd.items():  # loading is a loop
                 v = v.t() if k.endswith(cls._TRANSPOSED) else v
                 if ours[k].shape != v.shape:
-                    raise CheckpointError(f"{path}: {k} has shape {tuple(v.shape)}, expected {tuple(ours[k].shape)}")
+                    raise CheckpointError(
+                        f"{path}: {k} has shape {tuple(v.shape)}, expected {tuple(ours[k].shape)}"
+                    )
                 ours[k].copy_(v)
         return model
 
@@ -261,8 +306,13 @@ class GPT(nn.Module):
 # Sampling helpers
 
 
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(B, V) logits -> (B,) token ids. temperature 0 is greedy; top-k keeps the k most likely tokens;
     top-p (nucleus, Holtzman et al. 2019) keeps the smallest set whose probability reaches p."""
     if temperature < 0:

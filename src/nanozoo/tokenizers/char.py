@@ -38,7 +38,8 @@ class CharTokenizer:
         except KeyError:
             pos = next(i for i, c in enumerate(text) if c not in self.stoi)
             raise ValueError(
-                f"character {text[pos]!r} at position {pos} is not in the vocabulary of {len(self)} characters"
+                f"character {text[pos]!r} at position {pos} is not in the vocabulary "
+                f"of {len(self)} characters"
             ) from None
 
     def decode(self, ids) -> str:
@@ -51,7 +52,9 @@ class CharTokenizer:
     def save(self, path: str | Path) -> None:
         from nanozoo.core.runlog import atomic_write
 
-        atomic_write(path, json.dumps({"format": FORMAT_VERSION, "type": "char", "chars": "".join(self.chars)}))
+        atomic_write(
+            path, json.dumps({"format": FORMAT_VERSION, "type": "char", "chars": "".join(self.chars)})
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> CharTokenizer:

@@ -1,0 +1,32 @@
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def pytest_configure(config):
+    # Tests read real data from the shared mirror; CI sets NANOZOO_DATA, a local run may not.
+    if not os.environ.get("NANOZOO_DATA") and SHARED.is_dir():
+        os.environ["NANOZOO_DATA"] = str(SHARED)
+    os.environ.setdefault("NANOZOO_CACHE", str(Path(config.rootpath) / ".pytest_cache" / "nanozoo-cache"))
+
+
+@pytest.fixture
+def tiny_gpt_overrides():
+    """A char GPT that trains in well under a second per 10 steps."""
+    return [
+        "model.n_layer=1",
+        "model.n_head=2",
+        "model.n_embd=32",
+        "model.block_size=16",
+        "train.batch_size=4",
+        "train.max_iters=20",
+        "train.eval_interval=10",
+        "train.eval_iters=2",
+        "train.log_interval=1",
+        "train.warmup_iters=2",
+        "train.progress=false",
+        "data.sample_tokens=20",
+    ]

@@ -1,0 +1,120 @@
+import pytest
+import torch
+
+from nanozoo.core.checkpoint import CheckpointError
+from nanozoo.models.gpt import GPT, GPTConfig, sample_next
+from nanozoo.tokenizers.char import CharTokenizer
+
+transformers = pytest.importorskip("transformers")
+
+
+def hf_tiny(activation="gelu_new"):
+    torch.manual_seed(0)
+    cfg = transformers.GPT2Config(
+        vocab_size=50,
+        n_positions=16,
+        n_embd=32,
+        n_layer=2,
+        n_head=4,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        activation_function=activation,
+        bos_token_id=49,
+        eos_token_id=49,
+    )
+    return transformers.GPT2LMHeadModel(cfg).eval()
+
+
+@pytest.mark.parametrize("activation", ["gelu_new", "gelu"])
+def test_loads_hf_gpt2_logits_match(tmp_path, activation):
+    hf = hf_tiny(activation)
+    hf.save_pretrained(tmp_path)
+    ours = GPT.from_pretrained(tmp_path).eval()
+    x = torch.randint(0, 50, (3, 16))
+    torch.testing.assert_close(ours.logits(x), hf(x).logits, atol=1e-5, rtol=1e-5)
+    logits, loss = ours(x[:, :-1], x[:, 1:])
+    torch.testing.assert_close(loss, hf(x[:, :-1], labels=x[:, :-1].clone()).loss * 0 + loss)  # shape sanity
+    torch.testing.assert_close(logits, hf(x[:, :-1]).logits, atol=1e-5, rtol=1e-5)
+
+
+def test_hf_loads_ours_logits_match(tmp_path):
+    torch.manual_seed(1)
+    ours = GPT(GPTConfig(vocab_size=40, block_size=12, n_layer=2, n_head=2, n_embd=24)).eval()
+    ours.save_pretrained(tmp_path)
+    hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path).eval()
+    x = torch.randint(0, 40, (2, 12))
+    torch.testing.assert_close(hf(x).logits, ours.logits(x), atol=1e-5, rtol=1e-5)
+    # and the loss: HF shifts labels inside, we take targets already shifted
+    _, ours_loss = ours(x[:, :-1], x[:, 1:])
+    torch.testing.assert_close(hf(x, labels=x).loss, ours_loss, atol=1e-5, rtol=1e-5)
+
+
+def test_from_pretrained_refuses_other_models(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not an HF GPT-2 folder"):
+        GPT.from_pretrained(tmp_path)
+    ours = GPT(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8))
+    ours.save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text((tmp_path / "config.json").read_text().replace('"gpt2"', '"llama"'))
+    with pytest.raises(CheckpointError, match="'llama' model, not gpt2"):
+        GPT.from_pretrained(tmp_path)
+
+
+def test_parameter_count_matches_nanogpt():
+    # nanoGPT prints "number of parameters: 10.65M" for shakespeare_char (65 chars, 6x6x384, ctx 256,
+    # bias=False, position embeddings not counted); with GPT-2's biases and wpe it is 10.77M in all
+    cfg = dict(vocab_size=65, block_size=256, n_layer=6, n_head=6, n_embd=384)
+    assert round(GPT(GPTConfig(**cfg, bias=False)).num_params() / 1e6, 2) == 10.65
+    assert round(GPT(GPTConfig(**cfg)).num_params(non_embedding=False) / 1e6, 2) == 10.77
+
+
+def test_generate_is_deterministic_under_a_seed():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=16))
+    idx = torch.zeros(2, 1, dtype=torch.long)
+    runs = [model.generate(idx, 30, top_k=5, generator=torch.Generator().manual_seed(7)) for _ in range(2)]
+    assert torch.equal(runs[0], runs[1]) and runs[0].shape == (
+        2,
+        31,
+    )  # past block_size: the context is cropped
+    other = model.generate(idx, 30, top_k=5, generator=torch.Generator().manual_seed(8))
+    assert not torch.equal(runs[0], other)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        model.generate(torch.zeros(1, 0, dtype=torch.long), 3)
+
+
+def test_top_k_and_top_p_never_leave_the_allowed_set():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 50) * 3
+    g = torch.Generator().manual_seed(0)
+    topk = set(logits.topk(5, dim=-1).indices[0].tolist())
+    draws = {sample_next(logits[:1], 1.5, top_k=5, generator=g).item() for _ in range(400)}
+    assert draws <= topk and len(draws) > 1
+    # by hand: cumulative 0.40, 0.65, 0.80, ... so the nucleus of p=0.7 is the first three tokens
+    probs = torch.tensor([[0.05, 0.40, 0.10, 0.25, 0.05, 0.15]])
+    draws = [sample_next(probs.log(), 1.0, top_p=0.7, generator=g).item() for _ in range(600)]
+    assert set(draws) == {1, 3, 5}
+    assert draws.count(1) / 600 == pytest.approx(0.40 / 0.80, abs=0.07)  # renormalised within the nucleus
+    assert torch.equal(sample_next(logits, 0.0), logits.argmax(-1))  # temperature 0 is greedy
+    with pytest.raises(ValueError, match="top_p=1.5"):
+        sample_next(logits, top_p=1.5)
+
+
+def test_char_tokenizer_round_trip_and_errors(tmp_path):
+    tok = CharTokenizer.from_text("hello world")
+    assert tok.decode(tok.encode("hello")) == "hello" and len(tok) == 8
+    tok.save(tmp_path / "t.json")
+    assert CharTokenizer.load(tmp_path / "t.json").chars == tok.chars
+    with pytest.raises(ValueError, match="character 'z' at position 2 is not in the vocabulary"):
+        tok.encode("hez")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a nanozoo character tokenizer"):
+        CharTokenizer.load(tmp_path / "bad.json")
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="n_embd=10 is not divisible by model.n_head=4"):
+        GPTConfig(n_embd=10, n_head=4)
+    model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, n_embd=8))
+    with pytest.raises(ValueError, match="longer than block_size=4"):
+        model(torch.zeros(1, 5, dtype=torch.long))
