@@ -62,3 +62,52 @@ def test_console_script_entry_point():
         [sys.executable, "-m", "nanozoo", "data", "verify", "names"], capture_output=True, text=True
     )
     assert done.returncode == 0 and "names.txt" in done.stdout
+
+
+def test_ctrl_c_checkpoints_and_resume_continues(tmp_path, tiny_gpt_overrides):
+    import json
+    import signal
+    import time
+
+    sets = [
+        a
+        for o in tiny_gpt_overrides + ["train.max_iters=100000", "train.eval_interval=100000"]
+        for a in ("--set", o)
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanozoo", "train", "shakespeare-char-cpu", "--runs", str(tmp_path), *sets],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for a few logged steps
+        runs = list((tmp_path / "shakespeare-char-cpu").glob("*/metrics.jsonl"))
+        if runs and len(runs[0].read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-1000:]
+    assert "continue with: nanozoo train shakespeare-char-cpu --resume" in out
+    run_dir = runs[0].parent
+    step = json.loads((run_dir / "trainer_state.json").read_text())["step"]
+    assert step >= 4
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nanozoo",
+            "train",
+            "shakespeare-char-cpu",
+            "--resume",
+            str(run_dir),
+            "--set",
+            f"train.max_iters={step + 3}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert json.loads((run_dir / "trainer_state.json").read_text())["step"] == step + 3

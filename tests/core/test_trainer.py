@@ -126,3 +126,10 @@ def test_ddp_two_processes_match_one_process(tmp_path, tiny_gpt_overrides):
     assert a.keys() == b.keys() and len(a) == 10 + 3 * 2
     for k in a:  # same batches, gradients averaged across ranks: equal up to float32 summation order
         assert b[k] == pytest.approx(a[k], abs=1e-4), k
+
+
+def test_bf16_autocast_trains_on_the_cpu(tmp_path, tiny_gpt_overrides):
+    over = tiny_gpt_overrides + ["train.max_iters=10", "train.dtype=bfloat16"]
+    run_dir, metrics = runner.train(NAME, over, runs_root=tmp_path)
+    first, last = read_metrics(run_dir)[1]["train_loss"], metrics["val_loss"]
+    assert math.isfinite(last) and last < first  # bf16 matmuls, float32 weights: it still learns

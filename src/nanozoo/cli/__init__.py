@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     from nanozoo.data import DataError
 
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)  # without standalone mode click returns Exit's code
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:

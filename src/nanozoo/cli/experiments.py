@@ -38,7 +38,13 @@ def train(
     if dist.is_initialized() and dist.get_rank() != 0:
         return
     print(f"run folder: {run_dir}")
+    step, max_iters = metrics.pop("step", None), metrics.pop("max_iters", None)
     print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
+    if step is not None and step < max_iters:
+        print(
+            f"stopped at step {step} of {max_iters}; continue with: nanozoo train {name} --resume {run_dir}"
+        )
+        raise typer.Exit(130)
     samples = run_dir / "samples.txt"
     if samples.exists():
         print(f"--- samples ({samples}) ---")

@@ -71,7 +71,7 @@ def train(
         write_config(run_dir, name, to_dict(cfg))  # after setup: it may fill in derived values (vocab_size)
         if task.save is not None:
             task.save(run_dir)
-    metrics = trainer.fit(until=until)
+    metrics = {**trainer.fit(until=until), "step": trainer.step, "max_iters": cfg.train.max_iters}
     if trainer.env.master:
         if task.sample is not None and trainer.step == cfg.train.max_iters:
             atomic_write(run_dir / "samples.txt", task.sample(trainer.raw))
