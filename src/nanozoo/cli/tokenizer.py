@@ -1,0 +1,127 @@
+"""`nanozoo tokenizer train | encode | decode | show`: train a BPE, and use GPT-2/GPT-4/BERT tokenizers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from nanozoo.cli import app
+
+log = logging.getLogger(__name__)
+
+tok_app = typer.Typer(no_args_is_help=True, help="Byte-level BPE (GPT-2/GPT-4) and WordPiece tokenizers.")
+app.add_typer(tok_app, name="tokenizer")
+
+NameOpt = typer.Option(
+    "gpt2", "--name", "-n", help="gpt2 | cl100k | minilm, or a .model/.tiktoken/vocab.txt file"
+)
+DataDir = typer.Option(None, "--data-dir", help="look here first for the vocabulary files")
+_COLOURS = ["on #3b4d6b", "on #6b3b4d", "on #3b6b4d", "on #6b5a3b", "on #4d3b6b"]
+
+
+@tok_app.command()
+def train(
+    file: Path = typer.Argument(..., help="training text (UTF-8)"),
+    vocab_size: int = typer.Option(..., "--vocab-size", help="256 bytes + the number of merges"),
+    pattern: str = typer.Option("gpt4", "--pattern", help="split pattern: gpt2 | gpt4 | none"),
+    out: Path = typer.Option(..., "-o", "--out", help="output prefix: writes PREFIX.model and PREFIX.vocab"),
+) -> None:
+    """Train a byte-level BPE tokenizer on FILE."""
+    from nanozoo.tokenizers import PATTERNS, RegexTokenizer
+
+    if pattern not in PATTERNS:
+        raise ValueError(f"--pattern {pattern!r} is not one of {sorted(PATTERNS)}")
+    text = file.read_text(encoding="utf-8")
+    tok = RegexTokenizer(pattern)
+    t0 = time.perf_counter()
+    tok.train(text, vocab_size, progress=sys.stderr.isatty())
+    elapsed = time.perf_counter() - t0
+    model = tok.save(out)
+    print(
+        f"trained {tok.vocab_size} tokens on {len(text):,} characters in {elapsed:.2f} s -> {model} "
+        f"and {model.with_suffix('.vocab')}"
+    )
+
+
+@tok_app.command()
+def encode(
+    text: str = typer.Argument(None, help="text to encode (default: read stdin)"),
+    name: str = NameOpt,
+    allow_special: bool = typer.Option(False, "--allow-special", help="encode special tokens as their ids"),
+    data_dir: Path = DataDir,
+) -> None:
+    """Text (argument or stdin) -> ids on stdout, space-separated."""
+    from nanozoo.tokenizers import RegexTokenizer
+
+    tok = _load(name, data_dir)
+    text = sys.stdin.read() if text is None else text
+    if allow_special and isinstance(tok, RegexTokenizer):
+        ids = tok.encode(text, allowed_special="all")
+    else:
+        ids = tok.encode(text)
+    print(" ".join(map(str, ids)))
+
+
+@tok_app.command()
+def decode(
+    ids: str = typer.Argument(None, help="space-separated ids (default: read stdin)"),
+    name: str = NameOpt,
+    data_dir: Path = DataDir,
+) -> None:
+    """Ids (argument or stdin, space-separated) -> text on stdout."""
+    tok = _load(name, data_dir)
+    raw = (sys.stdin.read() if ids is None else ids).split()
+    try:
+        values = [int(x) for x in raw]
+    except ValueError:
+        bad = next(x for x in raw if not x.lstrip("-").isdigit())
+        raise ValueError(f"{bad!r} is not a token id (expected space-separated integers)") from None
+    sys.stdout.write(tok.decode(values))
+    sys.stdout.write("\n")
+
+
+@tok_app.command()
+def show(
+    text: str = typer.Argument(..., help="text to tokenize"),
+    name: str = NameOpt,
+    data_dir: Path = DataDir,
+) -> None:
+    """Print TEXT with each token on its own background colour, then the ids and the token count."""
+    from rich.console import Console
+    from rich.text import Text
+
+    tok = _load(name, data_dir)
+    ids = tok.encode(text)
+    out = Text()
+    for k, piece in enumerate(_pieces(tok, ids)):
+        out.append(piece, style=_COLOURS[k % len(_COLOURS)])
+    console = Console(highlight=False)
+    console.print(out)
+    console.print(f"{len(ids)} tokens: {' '.join(map(str, ids))}", style="dim")
+
+
+def _pieces(tok, ids: list[int]) -> list[str]:
+    """The visible text of each token; tokens holding parts of one UTF-8 character share one colour."""
+    if hasattr(tok, "inverse"):  # WordPiece
+        return [tok.inverse[i] + " " for i in ids]
+    out, pending = [], b""
+    for i in ids:
+        pending += tok.vocab[i]
+        try:
+            out.append(pending.decode("utf-8").replace("\n", "\\n\n"))
+            pending = b""
+        except UnicodeDecodeError:
+            continue  # part of a character: wait for the rest
+    if pending:
+        out.append(pending.decode("utf-8", errors="replace"))
+    return out
+
+
+def _load(name: str, data_dir: Path | None):
+    from nanozoo.tokenizers import load
+
+    return load(name, data_dir)

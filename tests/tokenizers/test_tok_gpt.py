@@ -1,0 +1,172 @@
+"""GPT-2 and GPT-4 (cl100k) vocabularies: token-for-token parity with tiktoken built offline from the
+same files, merge recovery and byte permutation on ranks we train and export as `.tiktoken`."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nanozoo import data
+from nanozoo.tokenizers import GPT4_SPLIT_PATTERN, RegexTokenizer, from_tiktoken_file, load, save_tiktoken
+from nanozoo.tokenizers.gpt import CL100K_SPECIAL, GPT2_SPLIT_PATTERN, load_tiktoken_ranks, recover_merges
+
+tiktoken = pytest.importorskip("tiktoken")
+tiktoken_load = pytest.importorskip("tiktoken.load")
+
+
+@pytest.fixture(scope="module")
+def gpt2_pair():
+    enc_json, vocab_bpe = data.find("gpt2_bpe", "encoder.json"), data.find("gpt2_bpe", "vocab.bpe")
+    if enc_json is None or vocab_bpe is None:
+        pytest.skip("gpt2_bpe files are not in NANOZOO_DATA")
+    ranks = tiktoken_load.data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(enc_json))
+    ref = tiktoken.Encoding(
+        name="gpt2-offline",
+        pat_str=GPT2_SPLIT_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens={"<|endoftext|>": 50256},
+    )
+    return load("gpt2", download=False), ref
+
+
+def test_gpt2_parity_shakespeare(gpt2_pair, shakespeare):
+    ours, ref = gpt2_pair
+    assert ours.encode_ordinary(shakespeare) == ref.encode_ordinary(shakespeare)  # all 338,025 tokens
+
+
+def test_gpt2_parity_torture(gpt2_pair, torture):
+    ours, ref = gpt2_pair
+    for s in torture:
+        assert ours.encode(s) == ref.encode(s), repr(s)
+        assert ours.decode(ours.encode(s)) == s
+
+
+def test_gpt2_special_tokens_like_tiktoken(gpt2_pair):
+    ours, ref = gpt2_pair
+    text = "a<|endoftext|>b <|endoftext|>"
+    with pytest.raises(ValueError, match="disallowed"):
+        ours.encode(text)
+    with pytest.raises(ValueError):
+        ref.encode(text)
+    assert ours.encode(text, allowed_special="all") == ref.encode(text, allowed_special="all")
+    assert ours.encode(text, disallowed_special=()) == ref.encode(text, disallowed_special=())
+    assert ours.vocab_size == ref.n_vocab == 50257
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 50256), max_size=30),
+    s=st.one_of(st.text(max_size=100), st.text(alphabet=" \t\n\r0123456789x'", max_size=100)),
+)
+def test_gpt2_decode_any_ids_and_round_trip(gpt2_pair, ids, s):
+    ours, ref = gpt2_pair
+    assert ours.decode_bytes(ids) == ref.decode_bytes(ids)
+    assert ours.decode(ids) == ref.decode(ids)  # invalid UTF-8 -> U+FFFD in both
+    assert ours.encode_ordinary(s) == ref.encode_ordinary(s)
+    assert ours.decode(ours.encode_ordinary(s)) == s
+
+
+def test_recovered_gpt2_merges_equal_vocab_bpe(gpt2_pair):
+    # minbpe's merge recovery, applied to GPT-2's ranks, gives back the merges GPT-2 ships
+    ours, _ = gpt2_pair
+    ranks = {t: i for i, t in ours.vocab.items() if i != 50256}
+    byte_ids, merges = recover_merges(ranks)
+    assert byte_ids == ours.byte_ids and byte_ids != list(range(256))
+    assert merges == ours.merges
+
+
+def test_cl100k_parity_when_provided(shakespeare, torture):
+    path = data.find("cl100k", "cl100k_base.tiktoken")  # never downloads
+    if path is None:
+        pytest.skip("cl100k_base.tiktoken is not provided (not in NANOZOO_DATA or the cache)")
+    ours = load("cl100k", download=False)
+    ref = tiktoken.Encoding(
+        name="cl100k-offline",
+        pat_str=GPT4_SPLIT_PATTERN,
+        mergeable_ranks=tiktoken_load.load_tiktoken_bpe(str(path)),
+        special_tokens=CL100K_SPECIAL,
+    )
+    assert ours.encode_ordinary(shakespeare) == ref.encode_ordinary(shakespeare)
+    for s in torture:
+        assert ours.encode(s) == ref.encode(s), repr(s)
+        assert ours.decode(ours.encode(s)) == s
+
+
+def test_cl100k_missing_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("NANOZOO_DATA", str(tmp_path))
+    monkeypatch.setenv("NANOZOO_CACHE", str(tmp_path))
+    with pytest.raises(data.DataError, match="cl100k_base.tiktoken"):
+        load("cl100k", data_dir=tmp_path, download=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# .tiktoken export of ranks we train: recovery, byte permutation, parity with tiktoken
+
+
+@pytest.fixture(scope="module")
+def trained(shakespeare):
+    tok = RegexTokenizer("gpt4")
+    tok.train(shakespeare[:100_000], 700)
+    return tok
+
+
+def _ref(path, special=None):
+    ranks = tiktoken_load.load_tiktoken_bpe(str(path))
+    return tiktoken.Encoding(
+        name="trained", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=special or {}
+    )
+
+
+def test_trained_ranks_round_trip_through_tiktoken(trained, tmp_path, shakespeare, torture):
+    path = save_tiktoken(trained, tmp_path / "mine.tiktoken")
+    back = from_tiktoken_file(path, special_tokens={})
+    assert back.merges == trained.merges and back.byte_ids == list(range(256))  # merges recovered exactly
+    assert load(str(path)).merges == trained.merges  # load() takes a .tiktoken path too
+    ref = _ref(path)
+    text = shakespeare[200_000:300_000]
+    assert trained.encode_ordinary(text) == ref.encode_ordinary(text)
+    for s in torture:
+        assert trained.encode_ordinary(s) == ref.encode_ordinary(s), repr(s)
+
+
+def test_byte_permutation(trained, tmp_path, shakespeare, torture):
+    # give the 256 single bytes shuffled ranks, as in cl100k: only the ids of bytes change
+    ranks = load_tiktoken_ranks(save_tiktoken(trained, tmp_path / "a.tiktoken"))
+    perm = list(range(256))
+    random.Random(0).shuffle(perm)
+    for b in range(256):
+        ranks[bytes([b])] = perm[b]
+    path = tmp_path / "perm.tiktoken"
+    import base64
+
+    path.write_bytes(
+        b"".join(base64.b64encode(t) + b" %d\n" % r for t, r in sorted(ranks.items(), key=lambda kv: kv[1]))
+    )
+    ours = from_tiktoken_file(path, special_tokens={"<|endoftext|>": 700})
+    assert ours.byte_ids == perm
+    ref = _ref(path, {"<|endoftext|>": 700})
+    text = shakespeare[300_000:330_000] + "".join(torture)
+    assert ours.encode(text) == ref.encode(text)
+    assert ours.decode(ours.encode(text)) == text
+    s = "x<|endoftext|>y"
+    assert ours.encode(s, allowed_special="all") == ref.encode(s, allowed_special="all")
+
+
+def test_bad_tiktoken_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "bad.tiktoken"
+    p.write_bytes(b"YQ== 0\nnot-base64!! 1\n")
+    with pytest.raises(ValueError, match="bad.tiktoken:2"):
+        load_tiktoken_ranks(p)
+    p.write_bytes(b"YQ== 0\n")
+    with pytest.raises(ValueError, match="single byte"):
+        from_tiktoken_file(p)
+
+
+def test_gpt2_save_load_keeps_byte_permutation(gpt2_pair, tmp_path, torture):
+    ours, ref = gpt2_pair
+    back = load(str(ours.save(tmp_path / "gpt2")))
+    assert back.byte_ids == ours.byte_ids and back.special_tokens == {"<|endoftext|>": 50256}
+    text = "".join(torture)
+    assert back.encode(text) == ref.encode(text)
+    assert "[Hello] 15496" in (tmp_path / "gpt2.vocab").read_text()
