@@ -21,7 +21,8 @@ demo: $(STAMP)
 	$(VENV)/bin/nanozoo train shakespeare-char-cpu
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	# one BLAS/OpenMP thread per xdist worker: 2 workers x 2 threads on 2 cores thrash
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
