@@ -26,7 +26,7 @@ USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, NotADirectory
 
 
 def _register_commands() -> None:
-    from nanozoo.cli import autograd, data, experiments, tokenizer  # noqa: F401  (each adds its commands to app)
+    from nanozoo.cli import autograd, data, diagnostics, experiments, sweep, tokenizer  # noqa: F401  (each adds its commands to app)
 
 
 def main(argv: list[str] | None = None) -> None:

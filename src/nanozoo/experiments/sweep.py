@@ -1,0 +1,220 @@
+"""Hyperparameter search: a grid (or N random points of it) of `--set` overrides, run in parallel processes.
+
+`run_sweep("names-mlp", {"model.n_embd": ["16", "32"], "train.lr": ["1e-3", "3e-3"]}, out_dir, jobs=2)`
+trains every combination into `out_dir/<combination>/`, then writes `results.md` / `results.json` (sorted by
+val loss) and `hist.png` (val loss per value of each hyperparameter). A finished combination leaves a
+`result.json`; running the sweep again skips it, and resumes an interrupted one from its checkpoint, so a
+sweep stopped with Ctrl-C continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import os
+import random
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from nanozoo.core.runlog import atomic_write, read_config, read_metrics
+
+log = logging.getLogger(__name__)
+RESULT = "result.json"
+
+
+# ---------------------------------------------------------------------------------------------------
+# The grid
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """["model.n_embd=16,32", "train.lr=1e-3"] -> {"model.n_embd": ["16", "32"], "train.lr": ["1e-3"]}."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--grid {item!r} is not of the form section.key=v1,v2,...")
+        key, values = item.split("=", 1)
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not vals:
+            raise ValueError(f"--grid {item!r} has no values")
+        grid[key.strip()] = vals
+    return grid
+
+
+def combinations(
+    grid: dict[str, list[str]], n_random: int | None = None, seed: int = 0
+) -> list[dict[str, str]]:
+    """Every combination of the grid, or `n_random` of them drawn without replacement (seeded)."""
+    keys = list(grid)
+    combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(grid[k] for k in keys))]
+    if n_random is not None:
+        if n_random < 1:
+            raise ValueError(f"--random {n_random} must be >= 1")
+        combos = random.Random(seed).sample(combos, min(n_random, len(combos)))
+    return combos
+
+
+def combo_id(combo: dict[str, str]) -> str:
+    """A folder name that is the combination itself: model.n_embd=16,train.lr=1e-3."""
+    text = ",".join(f"{k}={v}" for k, v in combo.items()) or "default"
+    return re.sub(r"[^A-Za-z0-9_.=,+-]", "_", text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One combination (runs in a worker process)
+
+
+def _finished(run_dir: Path) -> bool:
+    doc = read_config(run_dir)
+    train = doc["config"].get("train")
+    steps = [r["step"] for r in read_metrics(run_dir) if "step" in r]
+    return train is None or (bool(steps) and max(steps) >= train["max_iters"])
+
+
+def run_one(experiment: str, overrides: list[str], folder: str, data_dir: str | None, threads: int) -> dict:
+    """Train one combination into `folder` (resuming an interrupted run there); returns its result row."""
+    from nanozoo.experiments import runner
+
+    folder_p = Path(folder)
+    earlier = sorted(p for p in (folder_p / experiment).glob("*/") if (p / "trainer_state.json").exists())
+    resume = earlier[-1] if earlier else None
+    extra = ["train.progress=false"] if _has_train(experiment) else []
+    if threads and extra:
+        extra.append(f"train.threads={threads}")
+    run_dir, _ = runner.train(
+        experiment, extra + overrides, resume=resume, data_dir=data_dir, runs_root=folder_p
+    )
+    last: dict[str, Any] = {}
+    for rec in read_metrics(run_dir):  # the last value of every metric (a resumed run returns only its own)
+        last.update({k: v for k, v in rec.items() if isinstance(v, (int, float))})
+    row = {"run_dir": str(run_dir), "finished": _finished(run_dir), **last}
+    if row["finished"]:
+        atomic_write(folder_p / RESULT, json.dumps(row, indent=2))
+    return row
+
+
+def _has_train(experiment: str) -> bool:
+    from nanozoo.experiments import get
+
+    return hasattr(get(experiment).config(), "train")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The sweep
+
+
+def run_sweep(
+    experiment: str,
+    grid: dict[str, list[str]],
+    out_dir: str | Path,
+    jobs: int = 1,
+    n_random: int | None = None,
+    seed: int = 0,
+    overrides: list[str] = (),
+    data_dir: str | Path | None = None,
+    metric: str = "val_loss",
+) -> list[dict[str, Any]]:
+    """Run (or skip, when finished) every combination; returns the rows sorted by `metric`, best first."""
+    from nanozoo.experiments import runner
+
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs} must be >= 1")
+    combos = combinations(grid, n_random, seed)
+    for combo in combos:  # refuse a typo before any training starts
+        runner.build_config(runner.get(experiment), [*overrides, *(f"{k}={v}" for k, v in combo.items())])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    todo, done = [], 0
+    for combo in combos:
+        folder = out / combo_id(combo)
+        if (folder / RESULT).exists():
+            done += 1
+        else:
+            todo.append((combo, folder))
+    log.info(
+        "sweep %s: %d combinations, %d finished earlier, %d to run on %d jobs",
+        experiment,
+        len(combos),
+        done,
+        len(todo),
+        jobs,
+    )
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0  # 0: the experiment's own setting
+    args = [
+        (
+            experiment,
+            [*overrides, *(f"{k}={v}" for k, v in c.items())],
+            str(f),
+            str(data_dir) if data_dir else None,
+            threads,
+        )
+        for c, f in todo
+    ]
+    if jobs == 1:
+        for a in args:
+            if not run_one(*a)["finished"]:  # Ctrl-C: the run checkpointed and stopped; so does the sweep
+                break
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(run_one, *a) for a in args]
+            for f in futures:
+                if not f.result()["finished"]:
+                    for g in futures:
+                        g.cancel()
+    rows = collect(out, combos, metric)
+    write_report(out, rows, list(grid), metric)
+    return rows
+
+
+def collect(out: Path, combos: list[dict[str, str]], metric: str) -> list[dict[str, Any]]:
+    rows = []
+    for combo in combos:
+        p = out / combo_id(combo) / RESULT
+        if p.exists():
+            res = json.loads(p.read_text())
+            rows.append({**combo, metric: res.get(metric, math.nan), "run_dir": res["run_dir"]})
+    return sorted(rows, key=lambda r: (math.isnan(r[metric]), r[metric]))
+
+
+def write_report(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str) -> None:
+    """results.md (a table, best first), results.json, and hist.png (metric per value of each key)."""
+    head = ["rank", *keys, metric, "run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, r in enumerate(rows, 1):
+        lines.append(
+            "| " + " | ".join([str(i), *(str(r[k]) for k in keys), f"{r[metric]:.4f}", r["run_dir"]]) + " |"
+        )
+    atomic_write(out / "results.md", "\n".join(lines) + "\n")
+    atomic_write(out / "results.json", json.dumps(rows, indent=2))
+    if rows and keys:
+        histograms(rows, keys, metric, out / "hist.png")
+
+
+def histograms(rows: list[dict[str, Any]], keys: list[str], metric: str, path: Path) -> Path:
+    from nanozoo.core import plots
+
+    fig, axes = plots.plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
+    finite = [r[metric] for r in rows if math.isfinite(r[metric])]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    bins = [lo + (hi - lo + 1e-9) * i / 12 for i in range(13)]
+    for ax, key in zip(axes[0], keys, strict=True):
+        for value in dict.fromkeys(r[key] for r in rows):
+            ax.hist(
+                [r[metric] for r in rows if r[key] == value and math.isfinite(r[metric])],
+                bins=bins,
+                alpha=0.5,
+                label=f"{value}",
+            )
+        ax.set_title(key)
+        ax.set_xlabel(metric)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("runs")
+    return plots.save(fig, path)
+
+
+__all__ = ["collect", "combinations", "combo_id", "parse_grid", "run_one", "run_sweep", "write_report"]

@@ -1,0 +1,104 @@
+"""WaveNet-style hierarchical MLP: characters fused two by two, like a dilated causal convolution tree.
+
+van den Oord et al. 2016, "WaveNet: A Generative Model for Raw Audio"; reference: "Zero to Hero" makemore
+part 5 (karpathy/nn-zero-to-hero, `makemore_part5_cnn1.ipynb`). A context of `block_size = 2^n_layer`
+characters is embedded, then each level concatenates neighbouring pairs (`FlattenConsecutive(2)`) and mixes
+them with Linear -> BatchNorm -> tanh, halving the time axis, until one vector is left for the output layer.
+BatchNorm is ours (`mlp_lm.BatchNorm1d`), which over a (B, T, C) input normalises across batch and time as the
+lecture's fixed version does. Default sizes are the lecture's: 24-dim embeddings, 128 hidden, 76,579 params.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nanozoo.models.mlp_lm import TANH_GAIN, BatchNorm1d
+
+
+@dataclass
+class WaveNetConfig:
+    vocab_size: int = 27
+    block_size: int = 8
+    n_embd: int = 24
+    n_hidden: int = 128
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_embd", "n_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name}={getattr(self, name)} must be >= 1")
+        if self.block_size < 2 or self.block_size & (self.block_size - 1):
+            raise ValueError(f"model.block_size={self.block_size} must be a power of two >= 2 (pairs fuse)")
+
+    @property
+    def n_layer(self) -> int:
+        return int(math.log2(self.block_size))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Blocks
+
+
+class FlattenConsecutive(nn.Module):
+    """(B, T, C) -> (B, T / n, n C): concatenates each group of n neighbours; drops a time axis of 1."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        x = x.view(B, T // self.n, C * self.n)  # (B, T / n, n C)
+        return x.squeeze(1) if x.size(1) == 1 else x
+
+
+class FuseLayer(nn.Module):
+    """One level of the tree: fuse pairs, Linear (no bias: BatchNorm has one), BatchNorm, tanh."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.flatten = FlattenConsecutive(2)
+        self.linear = nn.Linear(2 * n_in, n_out, bias=False)
+        self.norm = BatchNorm1d(n_out)
+        nn.init.normal_(self.linear.weight, 0.0, TANH_GAIN / math.sqrt(2 * n_in))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.norm(self.linear(self.flatten(x))))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The model
+
+
+class WaveNet(nn.Module):
+    def __init__(self, cfg: WaveNetConfig):
+        super().__init__()
+        self.config = cfg
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        sizes = [cfg.n_embd] + [cfg.n_hidden] * cfg.n_layer
+        self.layers = nn.ModuleList(FuseLayer(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        self.lm_head = nn.Linear(cfg.n_hidden, cfg.vocab_size)
+        with torch.no_grad():
+            self.lm_head.weight.mul_(0.1)  # a near-uniform first prediction (the lecture's last-layer fix)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx (B, T) the last block_size characters -> logits (B, V); loss when targets (B,) are given."""
+        B, T = idx.shape
+        if T != self.config.block_size:
+            raise ValueError(f"context of {T} characters; this model reads exactly {self.config.block_size}")
+        x = self.wte(idx)  # (B, T, C)
+        for layer in self.layers:
+            x = layer(x)  # (B, T / 2, H) ... (B, H) at the top
+        logits = self.lm_head(x)  # (B, V)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+__all__ = ["FlattenConsecutive", "WaveNet", "WaveNetConfig"]

@@ -1,0 +1,111 @@
+"""Every hand-written backward against autograd in float64 (the issue's 1e-6), per layer and end to end."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nanozoo.models.backprop import (
+    BackpropConfig,
+    ManualMLP,
+    batchnorm_backward,
+    cross_entropy_backward,
+    embedding_backward,
+    linear_backward,
+    manual_forward,
+    tanh_backward,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small models on shared cores: one thread is several times faster than two (spin-waits)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+TOL = dict(atol=1e-6, rtol=0)
+f64 = dict(dtype=torch.float64)
+
+
+def _leaf(*shape):
+    return torch.randn(*shape, **f64).requires_grad_()
+
+
+def test_cross_entropy_backward():
+    torch.manual_seed(0)
+    logits, y = _leaf(8, 5), torch.randint(0, 5, (8,))
+    F.cross_entropy(logits, y).backward()
+    torch.testing.assert_close(cross_entropy_backward(logits.detach(), y), logits.grad, **TOL)
+
+
+def test_linear_backward():
+    torch.manual_seed(0)
+    x, W, b = _leaf(8, 5), _leaf(5, 3), _leaf(3)
+    dout = torch.randn(8, 3, **f64)
+    ((x @ W + b) * dout).sum().backward()
+    for ours, theirs in zip(
+        linear_backward(dout, x.detach(), W.detach()), (x.grad, W.grad, b.grad), strict=True
+    ):
+        torch.testing.assert_close(ours, theirs, **TOL)
+
+
+def test_tanh_backward():
+    torch.manual_seed(0)
+    x, dout = _leaf(8, 5), torch.randn(8, 5, **f64)
+    h = torch.tanh(x)
+    (h * dout).sum().backward()
+    torch.testing.assert_close(tanh_backward(dout, h.detach()), x.grad, **TOL)
+
+
+def test_batchnorm_backward():
+    torch.manual_seed(0)
+    x, gamma, beta = _leaf(16, 5), _leaf(5), _leaf(5)
+    dout = torch.randn(16, 5, **f64)
+    var_inv = (x.var(0, unbiased=False) + 1e-5) ** -0.5
+    xhat = (x - x.mean(0)) * var_inv
+    ((gamma * xhat + beta) * dout).sum().backward()
+    ours = batchnorm_backward(dout, xhat.detach(), gamma.detach(), var_inv.detach())
+    for a, b in zip(ours, (x.grad, gamma.grad, beta.grad), strict=True):
+        torch.testing.assert_close(a, b, **TOL)
+
+
+def test_embedding_backward_accumulates_repeated_rows():
+    torch.manual_seed(0)
+    C, idx = _leaf(6, 4), torch.tensor([[1, 1, 2], [0, 1, 5]])  # row 1 is read three times
+    demb = torch.randn(2, 3, 4, **f64)
+    (C[idx] * demb).sum().backward()
+    torch.testing.assert_close(embedding_backward(demb, idx, 6), C.grad, **TOL)
+
+
+def test_end_to_end_manual_equals_autograd():
+    torch.manual_seed(0)
+    model = ManualMLP(BackpropConfig(n_hidden=16)).double()
+    X, Y = torch.randint(0, 27, (32, 3)), torch.randint(0, 27, (32,))
+    _, loss = model(X, Y)  # the trainer's path: autograd.Function whose backward is ours
+    loss.backward()
+    ours = [p.grad.clone() for p in model.params()]
+    model.zero_grad()
+    ref = [p.detach().clone().requires_grad_() for p in model.params()]
+    ref_loss, _ = manual_forward(X, Y, *ref, eps=1e-5)  # the same forward, differentiated by autograd
+    ref_loss.backward()
+    torch.testing.assert_close(loss, ref_loss, **TOL)
+    for name, a, p in zip(("C", "W1", "b1", "bngain", "bnbias", "W2", "b2"), ours, ref, strict=True):
+        torch.testing.assert_close(a, p.grad, **TOL, msg=lambda m, n=name: f"{n}: {m}")
+    assert ours[2].abs().max() < 1e-10  # b1 before BatchNorm gets no gradient: the mean removes it
+
+
+def test_eval_mode_uses_running_statistics():
+    torch.manual_seed(0)
+    model = ManualMLP(BackpropConfig(n_hidden=8, momentum=1.0))  # running stats = the last batch's
+    X, Y = torch.randint(0, 27, (64, 3)), torch.randint(0, 27, (64,))
+    _, train_loss = model(X, Y)
+    model.eval()
+    _, eval_loss = model(X, Y)
+    # with momentum 1 the running variance is the unbiased batch variance: nearly the same normalisation
+    assert abs(train_loss.item() - eval_loss.item()) < 0.02
+
+
+def test_parameter_count_is_the_notebooks():
+    assert sum(p.numel() for p in ManualMLP(BackpropConfig()).parameters()) == 12297

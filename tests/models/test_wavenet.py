@@ -1,0 +1,30 @@
+"""The WaveNet-style hierarchical model: the lecture's parameter count, the pairwise fusion, causality."""
+
+import pytest
+import torch
+
+from nanozoo.models.wavenet import FlattenConsecutive, WaveNet, WaveNetConfig
+
+
+def test_parameter_count_is_the_lectures():
+    assert WaveNet(WaveNetConfig()).num_params() == 76579  # embedding 24, hidden 128, context 8
+
+
+def test_flatten_consecutive_concatenates_neighbours():
+    x = torch.arange(2 * 4 * 3).view(2, 4, 3)
+    y = FlattenConsecutive(2)(x)
+    assert y.shape == (2, 2, 6)
+    assert y[0, 1].tolist() == x[0, 2].tolist() + x[0, 3].tolist()  # positions 2 and 3 fused
+    assert FlattenConsecutive(2)(torch.zeros(5, 2, 3)).shape == (5, 6)  # the last level drops T = 1
+
+
+def test_forward_and_context_check():
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig(n_embd=4, n_hidden=8))
+    logits, loss = model(torch.randint(0, 27, (16, 8)), torch.randint(0, 27, (16,)))
+    assert logits.shape == (16, 27)
+    assert abs(loss.item() - 3.2958) < 0.2  # near-uniform start
+    with pytest.raises(ValueError, match="6 characters"):
+        model(torch.zeros(2, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match="block_size=6"):
+        WaveNetConfig(block_size=6)
