@@ -315,7 +315,7 @@ _EXPERIMENTS = [
         "the MLP with a hand-written BatchNorm (context 3, embedding 10, hidden 200)",
         _cfg(
             MLPConfig(batchnorm=True),
-            max_iters=40000,
+            max_iters=80000,
             batch_size=256,
             lr=1e-2,
             min_lr=5e-4,
@@ -332,7 +332,7 @@ _EXPERIMENTS = [
         "MLP + BatchNorm trained by a hand-written backward pass (hidden 200, 12,297 params)",
         _cfg(
             BackpropConfig(),
-            max_iters=40000,
+            max_iters=80000,
             batch_size=256,
             lr=1e-2,
             min_lr=5e-4,
@@ -362,15 +362,42 @@ _EXPERIMENTS = [
         Reference("val_loss", 1.9937, f"{_LECTURES} makemore part 5 (val)"),
     ),
 ]
+
+
+def _measured(val: float) -> Reference:
+    """No published figure: our own measured val loss (benchmarks/RESULTS.md) is the reference."""
+    return Reference("val_loss", val, "no published figure; measured here 2026-11-23 (benchmarks/RESULTS.md)")
+
+
 _SEQUENCE = [
-    ("names-rnn", "RNN (cell from scratch), makemore's sizes 64/64", RNNConfig(cell="rnn"), None),
-    ("names-gru", "GRU (cell from scratch), makemore's sizes 64/64", RNNConfig(cell="gru"), None),
-    ("names-lstm", "LSTM (cell from scratch), makemore's sizes 64/64", RNNConfig(cell="lstm"), None),
-    ("names-bow", "bag of words: causal averaging + MLP block, makemore's sizes 64/64", BoWConfig(), None),
+    (
+        "names-rnn",
+        "RNN (cell from scratch), makemore's sizes 64/64",
+        RNNConfig(cell="rnn"),
+        _measured(2.0553),
+    ),
+    (
+        "names-gru",
+        "GRU (cell from scratch), makemore's sizes 64/64",
+        RNNConfig(cell="gru"),
+        _measured(2.0124),
+    ),
+    (
+        "names-lstm",
+        "LSTM (cell from scratch), makemore's sizes 64/64",
+        RNNConfig(cell="lstm"),
+        _measured(1.9971),
+    ),
+    (
+        "names-bow",
+        "bag of words: causal averaging + MLP block, makemore's sizes 64/64",
+        BoWConfig(),
+        _measured(2.1495),
+    ),
     (
         "names-transformer",
         "makemore's default transformer (4 layers, 4 heads, 64 wide) = our GPT",
-        GPTConfig(vocab_size=27, block_size=16, n_layer=4, n_head=4, n_embd=64),
+        GPTConfig(vocab_size=27, block_size=16, n_layer=4, n_head=4, n_embd=64, dropout=0.1),
         Reference(
             "test_loss", 1.92, "karpathy/makemore README (default transformer, its 1,000-name test split)"
         ),
@@ -384,12 +411,13 @@ for _name, _summary, _make, _ref in _EXPERIMENTS:
 for _name, _summary, _model, _ref in _SEQUENCE:
     _make = _cfg(
         _model,
-        max_iters=10000,
+        max_iters=20000 if isinstance(_model, GPTConfig) else 10000,
         batch_size=64,
         lr=3e-3,
         min_lr=1e-4,
         warmup_iters=200,
-        weight_decay=0.01,
+        # NOTE: the transformer overfits our 80% split (val 1.998 at train 1.78 with 0.01 and no dropout)
+        weight_decay=0.1 if isinstance(_model, GPTConfig) else 0.01,
         eval_interval=1000,
         eval_iters=20,
         log_interval=100,
