@@ -24,9 +24,16 @@ def make_models(cfg: GPTConfig):
     torch.manual_seed(0)
     ours = GPT(cfg)
     hf_cfg = transformers.GPT2Config(
-        vocab_size=cfg.vocab_size, n_positions=cfg.block_size, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-        n_head=cfg.n_head, resid_pdrop=cfg.dropout, embd_pdrop=cfg.dropout, attn_pdrop=cfg.dropout,
-        bos_token_id=0, eos_token_id=0,
+        vocab_size=cfg.vocab_size,
+        n_positions=cfg.block_size,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        resid_pdrop=cfg.dropout,
+        embd_pdrop=cfg.dropout,
+        attn_pdrop=cfg.dropout,
+        bos_token_id=0,
+        eos_token_id=0,
     )
     theirs = transformers.GPT2LMHeadModel(hf_cfg)
     return ours, theirs
@@ -63,7 +70,7 @@ def main() -> None:
     x, y = x[:, :-1].contiguous(), x[:, 1:].contiguous()
     tokens = args.batch * cfg.block_size * args.steps
     times: dict[str, list[float]] = {k: [] for k in steps}
-    for name, step in steps.items():  # warm up (allocator, kernels)
+    for step in steps.values():  # warm up (allocator, kernels)
         for _ in range(5):
             step(x, y)
     for _ in range(args.rounds):
@@ -73,8 +80,10 @@ def main() -> None:
                 step(x, y)
             times[name].append(time.perf_counter() - t0)
     tps = {k: tokens / statistics.median(v) for k, v in times.items()}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}x{cfg.block_size}, "
-          f"{cfg.n_layer}x{cfg.n_embd}, median of {args.rounds} rounds of {args.steps} steps")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}x{cfg.block_size}, "
+        f"{cfg.n_layer}x{cfg.n_embd}, median of {args.rounds} rounds of {args.steps} steps"
+    )
     print(f"{'model':<22}{'tokens/s':>12}{'ms/step':>10}")
     for k, v in tps.items():
         print(f"{k:<22}{v:>12,.0f}{1000 * args.batch * cfg.block_size / v:>10.2f}")

@@ -10,6 +10,11 @@ def pytest_configure(config):
     # Tests read real data from the shared mirror; CI sets NANOZOO_DATA, a local run may not.
     if not os.environ.get("NANOZOO_DATA") and SHARED.is_dir():
         os.environ["NANOZOO_DATA"] = str(SHARED)
+    # Small models on 2 shared cores: one thread per test process is several times faster than two
+    # (spin-waiting threads of two xdist workers thrash); `make test` also sets OMP_NUM_THREADS=1.
+    import torch
+
+    torch.set_num_threads(1)
     os.environ.setdefault("NANOZOO_CACHE", str(Path(config.rootpath) / ".pytest_cache" / "nanozoo-cache"))
 
 

@@ -1,6 +1,5 @@
 """Every hand-written backward against autograd in float64 (the issue's 1e-6), per layer and end to end."""
 
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -14,16 +13,6 @@ from nanozoo.models.backprop import (
     manual_forward,
     tanh_backward,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models on shared cores: one thread is several times faster than two (spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 TOL = dict(atol=1e-6, rtol=0)
 f64 = dict(dtype=torch.float64)

@@ -9,15 +9,6 @@ from nanozoo.data.names import CharVocab, context_windows, load_names
 from nanozoo.models.bigram import Bigram, BigramConfig, BigramCounts
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models on shared cores: one thread is several times faster than two (spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_counts_worked_example():
     # "ab" and "b": pairs .a ab b. .b b.  ->  row '.' has a:1 b:1; row 'a' has b:1; row 'b' has '.':2
     vocab = CharVocab("ab")

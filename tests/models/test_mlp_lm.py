@@ -7,15 +7,6 @@ from torch import nn
 from nanozoo.models.mlp_lm import MLPLM, BatchNorm1d, MLPConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models on shared cores: one thread is several times faster than two (spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_parameter_count_is_the_lectures():
     assert MLPLM(MLPConfig()).num_params() == 11897  # context 3, embedding 10, hidden 200
 

@@ -7,15 +7,6 @@ from torch import nn
 from nanozoo.models.rnn import RNNLM, GRUCell, LSTMCell, RNNCell, RNNConfig
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models on shared cores: one thread is several times faster than two (spin-waits)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize(
     "ours, theirs", [(RNNCell, nn.RNNCell), (GRUCell, nn.GRUCell), (LSTMCell, nn.LSTMCell)]
 )

@@ -38,11 +38,14 @@ class MLPConfig:
     batchnorm: bool = False
     residual: bool = False
     init: Literal["kaiming", "bad", "torch"] = "kaiming"
+    dropout: float = 0.0  # after each hidden layer (Srivastava et al. 2014)
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_embd", "n_hidden", "n_layer"):
             if getattr(self, name) < 1:
                 raise ValueError(f"model.{name}={getattr(self, name)} must be >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -105,6 +108,7 @@ class MLPLM(nn.Module):
             self.norms.append(BatchNorm1d(cfg.n_hidden) if cfg.batchnorm else nn.Identity())
             n_in = cfg.n_hidden
         self.lm_head = nn.Linear(n_in, cfg.vocab_size)
+        self.drop = nn.Dropout(cfg.dropout)
         for layer in self.hidden:
             init_linear(layer, cfg.init)
         if cfg.init != "torch":
@@ -125,6 +129,7 @@ class MLPLM(nn.Module):
             if self.record:
                 h.retain_grad()
                 self.acts.append(h)
+            h = self.drop(h)
             x = x + h if self.config.residual and x.shape == h.shape else h
         logits = self.lm_head(x)  # (B, V)
         loss = None if targets is None else F.cross_entropy(logits, targets)
