@@ -1,6 +1,8 @@
 import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -119,8 +121,13 @@ def test_ddp_two_processes_match_one_process(tmp_path, tiny_gpt_overrides):
     for o in over + ["train.batch_size=4"]:
         args += ["--set", o]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=400, env=env)
+    if done.returncode != 0 and re.search(r"Address already in use|EADDRINUSE|[Rr]endezvous", done.stderr):
+        # torchrun --standalone picks a free port and releases it before use; another test's server may take
+        # it in between. Only that race is retried: a real failure fails again.
+        shutil.rmtree(tmp_path / "ddp", ignore_errors=True)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=400, env=env)
+    assert done.returncode == 0, done.stdout[-1000:] + done.stderr[-3000:]
     (two,) = (tmp_path / "ddp" / NAME).iterdir()
     a, b = losses(one), losses(two)
     assert a.keys() == b.keys() and len(a) == 10 + 3 * 2
