@@ -15,6 +15,7 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+    os.environ["NANOZOO_OFFLINE"] = "1"  # a test never downloads; a missing file is a clear failure
     os.environ.setdefault("NANOZOO_CACHE", str(Path(config.rootpath) / ".pytest_cache" / "nanozoo-cache"))
 
 

@@ -20,6 +20,7 @@ def toy(monkeypatch, tmp_path):
     monkeypatch.setitem(catalogue.CATALOGUE, "toy", ds)
     monkeypatch.setenv("NANOZOO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NANOZOO_DATA", str(tmp_path / "mirror"))
+    monkeypatch.delenv("NANOZOO_OFFLINE", raising=False)  # these tests download from a loopback server
     catalogue._verified.clear()
     return ds
 
@@ -58,6 +59,12 @@ def test_offline_missing_says_where_and_how(toy, tmp_path):
         data.path("toy")
     assert "http://127.0.0.1:9/toy.txt" in str(e.value)
     assert not list((tmp_path / "cache").rglob("*")) or not list((tmp_path / "cache").rglob("*.part"))
+
+
+def test_offline_setting_never_downloads(toy, monkeypatch):
+    monkeypatch.setenv("NANOZOO_OFFLINE", "1")
+    with pytest.raises(data.DataError, match=r"toy/toy.txt not found.*\(no download: offline\)"):
+        data.path("toy")
 
 
 def serve(root, monkeypatch, ds, name):

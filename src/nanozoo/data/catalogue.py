@@ -5,7 +5,8 @@ A file `NAME/FILE` is looked up in this order (DESIGN.md):
 2. the mirror named by `$NANOZOO_DATA` (layout `NAME/FILE`);
 3. the user cache `~/.cache/nanozoo/NAME/FILE` (or `$NANOZOO_CACHE`);
 4. a system folder where a distribution packages the set (e.g. Debian's `/usr/share/datasets/`);
-5. else it is downloaded into the cache, with a progress bar, verified, and renamed into place atomically.
+5. else it is downloaded into the cache, with a progress bar, verified, and renamed into place atomically
+   (never when NANOZOO_OFFLINE is set: the test suite sets it, so no test reaches the network).
 A file found anywhere is verified (size, then sha256, cached by mtime) before it is returned.
 """
 
@@ -199,8 +200,8 @@ def path(
     found = find(name, f.name, data_dir)
     if found is not None:
         return found
-    if not download:
-        raise DataError(_missing_message(ds, f, data_dir))
+    if not download or os.environ.get("NANOZOO_OFFLINE"):
+        raise DataError(_missing_message(ds, f, data_dir, " (no download: offline)" if download else ""))
     return fetch_file(ds, f, data_dir)
 
 
