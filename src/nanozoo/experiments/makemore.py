@@ -37,6 +37,7 @@ from nanozoo.data.names import (
     split_names,
 )
 from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
+from nanozoo.experiments.shakespeare import TextData, char_corpus
 from nanozoo.models.backprop import BackpropConfig, ManualMLP
 from nanozoo.models.bigram import Bigram, BigramConfig, BigramCounts
 from nanozoo.models.bow import BoW, BoWConfig
@@ -444,19 +445,12 @@ register(
 
 
 @dataclass
-class TextWindows:
-    dataset: str = "tinyshakespeare"
-    val_fraction: float = 0.1  # nanoGPT's split: the last 10% of the characters
-    sample_tokens: int = 500
-
-
-@dataclass
 class ShakespeareMLPConfig:
     model: MLPConfig = field(
         default_factory=lambda: MLPConfig(vocab_size=65, block_size=16, n_embd=24, n_hidden=512, n_layer=2)
     )
     train: TrainConfig = field(default_factory=TrainConfig)
-    data: TextWindows = field(default_factory=TextWindows)
+    data: TextData = field(default_factory=TextData)
 
 
 @torch.no_grad()
@@ -474,14 +468,10 @@ def window_metrics(model: nn.Module, stream: torch.Tensor, T: int, chunk: int = 
 
 
 def setup_text(cfg: ShakespeareMLPConfig, data_dir: Path | None) -> Task:
-    from nanozoo import data
-    from nanozoo.data.text import random_windows, split_stream
-    from nanozoo.tokenizers.char import CharTokenizer
+    from nanozoo.data.text import random_windows
 
-    text = data.read_text(cfg.data.dataset, data_dir=data_dir)
-    tok = CharTokenizer.from_text(text)
+    tok, splits = char_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = len(tok)
-    splits = split_stream(tok.encode(text), cfg.data.val_fraction)
     T = cfg.model.block_size
 
     def get_batch(split: str, B: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

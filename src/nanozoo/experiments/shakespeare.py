@@ -32,11 +32,16 @@ class CharGPTConfig:
     data: TextData = field(default_factory=TextData)
 
 
-def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
-    text = data.read_text(cfg.data.dataset, data_dir=data_dir)
+def char_corpus(d: TextData, data_dir: Path | None) -> tuple[CharTokenizer, dict[str, torch.Tensor]]:
+    """A text data set as a character tokenizer and its train/val token streams (nanoGPT's split)."""
+    text = data.read_text(d.dataset, data_dir=data_dir)
     tok = CharTokenizer.from_text(text)
+    return tok, split_stream(tok.encode(text), d.val_fraction)
+
+
+def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
+    tok, splits = char_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = len(tok)
-    splits = split_stream(tok.encode(text), cfg.data.val_fraction)
     model = GPT(cfg.model)
     T = cfg.model.block_size
 
