@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/nanozoo train shakespeare-char-cpu
 
+# One BLAS/OpenMP thread per xdist worker: 2 workers x 2 threads on 2 cores thrash.
 test: $(STAMP)
-	# one BLAS/OpenMP thread per xdist worker: 2 workers x 2 threads on 2 cores thrash
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)
