@@ -263,9 +263,15 @@ def sample_counts(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
 # The experiments (train sections sized to reach each published figure on 2 CPU cores; benchmarks/RESULTS.md)
 
 
+# What most of the ladder shares; each experiment below states only where it differs.
+# NOTE: one thread: these models are small, and on 2 shared cores 2 threads ran 5x slower (spin-waits)
+_LADDER_TRAIN = dict(
+    warmup_iters=100, weight_decay=0.01, eval_interval=2500, eval_iters=20, log_interval=100, threads=1
+)
+
+
 def _cfg(model: Any, **train: Any):
-    # NOTE: one thread: these models are small, and on 2 shared cores 2 threads ran 5x slower (spin-waits)
-    train.setdefault("threads", 1)
+    train = {**_LADDER_TRAIN, **train}
 
     def make():
         return config_class(type(model))(
@@ -303,11 +309,6 @@ _EXPERIMENTS = [
             batch_size=256,
             lr=1e-2,
             min_lr=5e-4,
-            warmup_iters=100,
-            weight_decay=0.01,
-            eval_interval=2500,
-            eval_iters=20,
-            log_interval=100,
         ),
         Reference("val_loss", 2.1701, f"{_LECTURES} makemore part 3 (dev, before the init fixes)"),
     ),
@@ -320,11 +321,6 @@ _EXPERIMENTS = [
             batch_size=256,
             lr=1e-2,
             min_lr=5e-4,
-            warmup_iters=100,
-            weight_decay=0.01,
-            eval_interval=2500,
-            eval_iters=20,
-            log_interval=100,
         ),
         Reference("val_loss", 2.1048, f"{_LECTURES} makemore part 3 (dev, with BatchNorm)"),
     ),
@@ -337,11 +333,6 @@ _EXPERIMENTS = [
             batch_size=256,
             lr=1e-2,
             min_lr=5e-4,
-            warmup_iters=100,
-            weight_decay=0.01,
-            eval_interval=2500,
-            eval_iters=20,
-            log_interval=100,
         ),
         Reference("val_loss", 2.1099, f"{_LECTURES} makemore part 4 (val)"),
     ),
@@ -354,11 +345,6 @@ _EXPERIMENTS = [
             batch_size=128,
             lr=5e-3,
             min_lr=2e-4,
-            warmup_iters=100,
-            weight_decay=0.01,
-            eval_interval=2500,
-            eval_iters=20,
-            log_interval=100,
         ),
         Reference("val_loss", 1.9937, f"{_LECTURES} makemore part 5 (val)"),
     ),
