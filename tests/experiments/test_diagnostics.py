@@ -52,3 +52,26 @@ def test_cli_writes_the_pictures(tmp_path, capsys):
     assert (tmp_path / "bad" / "activations.png").exists()
     main(["diagnostics", "residual", "--n-layer", "3", "--steps", "2", "--out", str(tmp_path / "res")])
     assert (tmp_path / "res" / "residual.png").exists()
+
+
+def _train_with_diagnostics(tmp_path, init: str) -> dict:
+    from nanozoo.experiments import runner
+
+    sets = [f"model.init={init}", "model.n_layer=3", "train.max_iters=30", "train.eval_interval=30"]
+    run_dir, metrics = runner.train("names-mlp", sets, runs_root=tmp_path, diagnostics=True)
+    for name in ("activations.png", "gradients.png", "update_ratio.png"):
+        assert (run_dir / "diagnostics" / name).stat().st_size > 1000
+    return metrics["diagnostics"]
+
+
+def test_train_diagnostics_flag_shows_the_bad_init(tmp_path):
+    bad, kaiming = _train_with_diagnostics(tmp_path, "bad"), _train_with_diagnostics(tmp_path, "kaiming")
+    assert min(bad["saturation"]) > 0.5 and max(kaiming["saturation"][1:]) < 0.2
+    assert len(bad["update_ratio"]) == 3 and all(-6 < r < 0 for r in kaiming["update_ratio"])
+
+
+def test_train_diagnostics_refuses_a_model_without_tanh_layers(tmp_path):
+    from nanozoo.experiments import runner
+
+    with pytest.raises(ValueError, match="--diagnostics"):
+        runner.train("names-bigram", ["train.max_iters=1"], runs_root=tmp_path, diagnostics=True)

@@ -30,21 +30,32 @@ def train(
     resume: Path = typer.Option(None, help="continue this run folder exactly where it stopped"),
     data_dir: Path = typer.Option(None, help="look for data files here first"),
     runs: Path = typer.Option(Path("runs"), help="root of the run folders"),
+    diagnostics: bool = typer.Option(
+        False, "--diagnostics", help="MLPs: activation/gradient histograms, update ratios in RUN/diagnostics"
+    ),
 ) -> None:
     """Train experiment NAME; writes runs/NAME/YYYYmmdd-HHMMSS/."""
-    run_dir, metrics = runner.train(name, set_, resume=resume, data_dir=data_dir, runs_root=runs)
+    run_dir, metrics = runner.train(
+        name, set_, resume=resume, data_dir=data_dir, runs_root=runs, diagnostics=diagnostics
+    )
     import torch.distributed as dist
 
     if dist.is_initialized() and dist.get_rank() != 0:
         return
     print(f"run folder: {run_dir}")
     step, max_iters = metrics.pop("step", None), metrics.pop("max_iters", None)
+    diag = metrics.pop("diagnostics", None)
     print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
     if step is not None and step < max_iters:
         print(
             f"stopped at step {step} of {max_iters}; continue with: nanozoo train {name} --resume {run_dir}"
         )
         raise typer.Exit(130)
+    if diag is not None:
+        rows = zip(diag["act_std"], diag["saturation"], diag["update_ratio"], strict=True)
+        for i, (std, sat, ud) in enumerate(rows, 1):
+            print(f"layer {i}: tanh std at init {std:.2f}  saturated {sat:6.1%}  log10 update/data {ud:+.2f}")
+        print(f"diagnostics: {run_dir / 'diagnostics'} (activations.png, gradients.png, update_ratio.png)")
     samples = run_dir / "samples.txt"
     if samples.exists():
         print(f"--- samples ({samples}) ---")

@@ -96,11 +96,60 @@ def init_diagnostics(
             for p in model.parameters():
                 p -= lr * p.grad
         losses.append(loss.item())
-    stats["update_ratio"] = [sum(r[j] for r in ratios[-100:]) / len(ratios[-100:]) for j in range(n_layer)]
+    stats["update_ratio"] = _tail_mean(ratios)
     stats["first_loss"], stats["last_loss"] = losses[0], sum(losses[-100:]) / len(losses[-100:])
     if out_dir is not None:
         _pictures(Path(out_dir), hists, ratios, stats, f"init={init}" + (" + BatchNorm" if batchnorm else ""))
     return stats
+
+
+def _tail_mean(ratios: list[list[float]], n: int = 100) -> list[float]:
+    """Per layer, the mean of the last n steps' update-to-data ratios."""
+    tail = ratios[-n:]
+    return [sum(r[j] for r in tail) / len(tail) for j in range(len(tail[0]))]
+
+
+class TrainingWatch:
+    """`nanozoo train EXP --diagnostics`: the same three pictures for a real run of an MLP experiment.
+
+    Hooks the trainer's optimizer. Before the first step it keeps every hidden layer's tanh output and its
+    gradient (the histograms at init); before each step it copies the hidden weights and after it logs
+    log10(std(W_after - W_before) / std(W_before)): the update AdamW actually made, not lr * grad."""
+
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer):
+        if not isinstance(model, MLPLM):
+            raise ValueError(
+                f"--diagnostics draws the MLP's tanh layers; this experiment trains a {type(model).__name__} "
+                "(use names-mlp, names-mlp-bn or shakespeare-mlp)"
+            )
+        self.model, self.weights = model, [layer.weight for layer in model.hidden]
+        self.stats: dict[str, Any] | None = None
+        self.hists: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.ratios: list[list[float]] = []
+        self._before: list[torch.Tensor] = []
+        model.record = True
+        opt.register_step_pre_hook(self._pre)
+        opt.register_step_post_hook(self._post)
+
+    def _pre(self, opt, args, kwargs) -> None:
+        if self.stats is None and self.model.acts:
+            self.stats = layer_stats(self.model)
+            self.hists = [(a.detach().flatten(), a.grad.flatten()) for a in self.model.acts]
+            self.model.record, self.model.acts = False, []  # the rest of the run at full speed
+        self._before = [w.detach().clone() for w in self.weights]
+
+    @torch.no_grad()
+    def _post(self, opt, args, kwargs) -> None:
+        pairs = zip(self.weights, self._before, strict=True)
+        self.ratios.append([math.log10((w - b).std().item() / b.std().item() + 1e-30) for w, b in pairs])
+
+    def save(self, out_dir: str | Path, title: str) -> dict[str, Any]:
+        """Write the pictures; returns the statistics at init and the last 100 steps' update ratios."""
+        if self.stats is None:
+            raise ValueError("--diagnostics: no training step was taken, so there is nothing to draw")
+        stats = {**self.stats, "update_ratio": _tail_mean(self.ratios)}
+        _pictures(Path(out_dir), self.hists, self.ratios, stats, title)
+        return stats
 
 
 # ---------------------------------------------------------------------------------------------------

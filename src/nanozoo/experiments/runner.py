@@ -16,6 +16,7 @@ from nanozoo.core import plots
 from nanozoo.core.config import apply_overrides, from_dict, to_dict
 from nanozoo.core.runlog import atomic_write, best_metric, new_run_dir, read_config, write_config
 from nanozoo.core.trainer import Trainer, init_distributed
+from nanozoo.experiments.diagnostics import TrainingWatch
 from nanozoo.experiments.registry import REGISTRY, Experiment, SampleOptions, get
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,12 @@ def train(
     data_dir: str | Path | None = None,
     runs_root: str | Path = "runs",
     until: int | None = None,
+    diagnostics: bool = False,
 ) -> tuple[Path, dict[str, float]]:
-    """Train experiment `name` (or resume the run folder `resume`); returns (run folder, last metrics)."""
+    """Train experiment `name` (or resume the run folder `resume`); returns (run folder, last metrics).
+
+    `diagnostics` (MLP experiments): activation/gradient histograms at init and the update-to-data ratio
+    over training, drawn into RUN/diagnostics/."""
     exp = get(name)
     if resume is not None:
         _, cfg = load_run_config(resume, expect=name)
@@ -60,6 +65,8 @@ def train(
         cfg = build_config(exp, overrides)
         run_dir = _shared_run_dir(name, runs_root)
     if exp.run is not None:  # an experiment with its own loop (numpy, micrograd)
+        if diagnostics:
+            raise ValueError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
         write_config(run_dir, name, to_dict(cfg))
         metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
         plots.loss_curves(run_dir, title=name)
@@ -67,6 +74,7 @@ def train(
     torch.manual_seed(cfg.train.seed)  # the model's init
     task = exp.setup(cfg, Path(data_dir) if data_dir else None)
     trainer = Trainer(task, cfg.train, run_dir, resume=resume is not None)
+    watch = TrainingWatch(trainer.raw, trainer.opt) if diagnostics else None
     if trainer.env.master:
         write_config(run_dir, name, to_dict(cfg))  # after setup: it may fill in derived values (vocab_size)
         if task.save is not None:
@@ -76,6 +84,8 @@ def train(
         if task.sample is not None and trainer.step == cfg.train.max_iters:
             atomic_write(run_dir / "samples.txt", task.sample(trainer.raw))
         plots.loss_curves(run_dir, title=name)
+        if watch is not None:
+            metrics["diagnostics"] = watch.save(run_dir / "diagnostics", title=name)
     return run_dir, metrics
 
 

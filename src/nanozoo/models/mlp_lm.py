@@ -126,7 +126,7 @@ class MLPLM(nn.Module):
         self.acts = []
         for linear, norm in zip(self.hidden, self.norms, strict=True):
             h = torch.tanh(norm(linear(x)))  # (B, n_hidden)
-            if self.record:
+            if self.record and h.requires_grad:  # not under no_grad (evaluation)
                 h.retain_grad()
                 self.acts.append(h)
             h = self.drop(h)
