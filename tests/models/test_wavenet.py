@@ -28,3 +28,20 @@ def test_forward_and_context_check():
         model(torch.zeros(2, 6, dtype=torch.long))
     with pytest.raises(ValueError, match="block_size=6"):
         WaveNetConfig(block_size=6)
+
+
+@pytest.mark.parametrize("block_size", [2, 8, 16])
+def test_dilated_convolution_equals_the_tree_at_every_window(block_size):
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig(vocab_size=11, block_size=block_size, n_embd=5, n_hidden=7))
+    model.train()
+    model(torch.randint(0, 11, (64, block_size)))  # move BatchNorm's running statistics off 0 and 1
+    model.eval()
+    idx = torch.randint(0, 11, (3, block_size + 9))
+    logits, _ = model.forward_all(idx)
+    assert logits.shape == (3, 10, 11)
+    for j in range(10):
+        tree, _ = model(idx[:, j : j + block_size])
+        torch.testing.assert_close(logits[:, j], tree, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="needs"):
+        model.forward_all(idx[:, : block_size - 1])

@@ -5,7 +5,7 @@ import importlib
 from nanozoo.experiments.registry import REGISTRY, Experiment, Reference, SampleOptions, get, register
 
 # One module per family; each registers its experiments on import.
-_MODULES = ["shakespeare", "makemore", "basics"]
+_MODULES = ["shakespeare", "makemore", "next_char", "basics"]
 for _m in _MODULES:
     importlib.import_module(f"nanozoo.experiments.{_m}")
 

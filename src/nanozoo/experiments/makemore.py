@@ -37,7 +37,6 @@ from nanozoo.data.names import (
     split_names,
 )
 from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
-from nanozoo.experiments.shakespeare import TextData, char_corpus
 from nanozoo.models.backprop import BackpropConfig, ManualMLP
 from nanozoo.models.bigram import Bigram, BigramConfig, BigramCounts
 from nanozoo.models.bow import BoW, BoWConfig
@@ -422,88 +421,5 @@ register(
         reference=Reference(
             "all_loss", 2.4765, f"{_LECTURES} makemore part 1 (+1 smoothing, NLL over all names)"
         ),
-    )
-)
-
-
-# ---------------------------------------------------------------------------------------------------
-# The same MLP on Tiny Shakespeare: next-character accuracy
-
-
-@dataclass
-class ShakespeareMLPConfig:
-    model: MLPConfig = field(
-        default_factory=lambda: MLPConfig(vocab_size=65, block_size=16, n_embd=24, n_hidden=512, n_layer=2)
-    )
-    train: TrainConfig = field(default_factory=TrainConfig)
-    data: TextData = field(default_factory=TextData)
-
-
-@torch.no_grad()
-def window_metrics(model: nn.Module, stream: torch.Tensor, T: int, chunk: int = 8192) -> dict[str, float]:
-    """Exact loss and next-character accuracy over every position of a token stream (windows of T)."""
-    windows = stream.unfold(0, T + 1, 1)  # (N, T + 1), a view
-    device = next(model.parameters()).device
-    loss, correct = 0.0, 0
-    for i in range(0, len(windows), chunk):
-        w = windows[i : i + chunk].to(device)
-        logits, batch_loss = model(w[:, :-1], w[:, -1])
-        loss += batch_loss.item() * len(w)
-        correct += int((logits.argmax(-1) == w[:, -1]).sum())
-    return {"val_loss": loss / len(windows), "val_acc": correct / len(windows)}
-
-
-def setup_text(cfg: ShakespeareMLPConfig, data_dir: Path | None) -> Task:
-    from nanozoo.data.text import random_windows
-
-    tok, splits = char_corpus(cfg.data, data_dir)
-    cfg.model.vocab_size = len(tok)
-    T = cfg.model.block_size
-
-    def get_batch(split: str, B: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = random_windows(splits[split], B, T, gen)  # (B, T) each
-        return x, y[:, -1]  # the character after the window
-
-    def sample(m: nn.Module) -> str:
-        g = torch.Generator().manual_seed(cfg.train.seed)
-        ctx = torch.tensor([tok.encode("\n" * T)], device=next(m.parameters()).device)
-        for _ in range(cfg.data.sample_tokens):
-            nxt = sample_next(m(ctx[:, -T:])[0], generator=g)  # (1,)
-            ctx = torch.cat([ctx, nxt[:, None]], dim=1)
-        return tok.decode(ctx[0, T:].tolist())
-
-    return Task(
-        model=MLPLM(cfg.model),
-        get_batch=get_batch,
-        evaluate=lambda m: window_metrics(m, splits["val"], T),
-        sample=sample,
-        save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
-    )
-
-
-def _shakespeare_mlp() -> ShakespeareMLPConfig:
-    return ShakespeareMLPConfig(
-        train=TrainConfig(
-            max_iters=20000,
-            batch_size=256,
-            lr=3e-3,
-            min_lr=1e-4,
-            warmup_iters=200,
-            weight_decay=0.1,
-            eval_interval=2000,
-            eval_iters=10,
-            log_interval=100,
-            threads=1,
-        )
-    )
-
-
-register(
-    Experiment(
-        name="shakespeare-mlp",
-        summary="next-character MLP on Tiny Shakespeare: context 16, 2 hidden layers of 512; reports val_acc",
-        config=_shakespeare_mlp,
-        setup=setup_text,
-        reference=Reference("val_acc", 0.50, "issue 4: about 50% from a plain MLP (goal >= 55%)", False),
     )
 )

@@ -120,8 +120,11 @@ class MLPLM(nn.Module):
         self.acts: list[torch.Tensor] = []
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) context ids -> logits (B, V) for the next character; loss when targets (B,) given."""
+        """idx (B, block_size) context ids -> logits (B, V) for the next character; loss when targets (B,)
+        are given. A longer idx goes to `forward_all`: a prediction after every full window."""
         B, T = idx.shape
+        if T != self.config.block_size:
+            return self.forward_all(idx, targets)
         x = self.wte(idx).view(B, -1)  # (B, T * C)
         self.acts = []
         for linear, norm in zip(self.hidden, self.norms, strict=True):
@@ -134,6 +137,16 @@ class MLPLM(nn.Module):
         logits = self.lm_head(x)  # (B, V)
         loss = None if targets is None else F.cross_entropy(logits, targets)
         return logits, loss
+
+    def forward_all(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx (B, T >= block_size) -> logits (B, T - block_size + 1, V): `forward` on every full window;
+        targets (B, T - block_size + 1) are the characters after them."""
+        if idx.size(1) < self.config.block_size:
+            raise ValueError(f"context of {idx.size(1)} characters; the model needs {self.config.block_size}")
+        windows = idx.unfold(1, self.config.block_size, 1)  # (B, P, block_size)
+        logits, _ = self(windows.flatten(0, 1))  # (B P, V)
+        loss = None if targets is None else F.cross_entropy(logits, targets.flatten())
+        return logits.view(*windows.shape[:2], -1), loss
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

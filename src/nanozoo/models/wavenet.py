@@ -67,7 +67,16 @@ class FuseLayer(nn.Module):
         nn.init.normal_(self.linear.weight, 0.0, TANH_GAIN / math.sqrt(2 * n_in))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.norm(self.linear(self.flatten(x))))
+        return self.mix(self.flatten(x))
+
+    def dilated(self, x: torch.Tensor, d: int) -> torch.Tensor:
+        """The same fusion at every position t of (B, T, C): x[t - d] with x[t] -> (B, T - d, H).
+
+        A dilated causal convolution of kernel 2 with no padding: tree level i is this with d = 2^i."""
+        return self.mix(torch.cat([x[:, :-d], x[:, d:]], dim=-1))
+
+    def mix(self, pairs: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.norm(self.linear(pairs)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -86,15 +95,33 @@ class WaveNet(nn.Module):
             self.lm_head.weight.mul_(0.1)  # a near-uniform first prediction (the lecture's last-layer fix)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """idx (B, T) the last block_size characters -> logits (B, V); loss when targets (B,) are given."""
+        """idx (B, T) the last block_size characters -> logits (B, V); loss when targets (B,) are given.
+        A longer idx goes to `forward_all`: a prediction after every full window."""
         B, T = idx.shape
         if T != self.config.block_size:
-            raise ValueError(f"context of {T} characters; this model reads exactly {self.config.block_size}")
+            return self.forward_all(idx, targets)
         x = self.wte(idx)  # (B, T, C)
         for layer in self.layers:
             x = layer(x)  # (B, T / 2, H) ... (B, H) at the top
         logits = self.lm_head(x)  # (B, V)
         loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss
+
+    def forward_all(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """idx (B, T >= block_size) -> logits (B, T - block_size + 1, V): after every full window of idx;
+        targets (B, T - block_size + 1) are the characters after them.
+
+        Output j is exactly `forward` on idx[:, j : j + block_size] (in eval mode; in training BatchNorm sees
+        every window's statistics), but each level is computed once for all windows as a dilated causal
+        convolution, as the lecture suggests: one text window of T characters trains T - block_size + 1
+        predictions for little more than the cost of one."""
+        if idx.size(1) < self.config.block_size:
+            raise ValueError(f"context of {idx.size(1)} characters; the model needs {self.config.block_size}")
+        x = self.wte(idx)  # (B, T, C)
+        for i, layer in enumerate(self.layers):
+            x = layer.dilated(x, 2**i)  # (B, T - (2^(i+1) - 1), H)
+        logits = self.lm_head(x)  # (B, T - block_size + 1, V)
+        loss = None if targets is None else F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         return logits, loss
 
     def num_params(self) -> int:
