@@ -29,12 +29,14 @@ def test_stream_metrics_score_every_full_window_once(make):
 def test_every_window_batch_trains_the_mean_over_its_windows():
     cfg = NextCharWaveNetConfig()
     cfg.model.n_hidden, cfg.data.predictions = 16, 5
+    T = cfg.model.block_size
     task = setup(cfg, None)
     x, y = task.get_batch("train", 3, torch.Generator().manual_seed(0))
-    assert x.shape == (3, 16 + 4) and y.shape == (3, 5)
+    assert x.shape == (3, T + 4) and y.shape == (3, 5)
+    torch.testing.assert_close(y[:, :-1], x[:, T:])  # the character after each window
     task.model.eval()
     _, loss = task.model(x, y)
-    per_window = [task.model(x[:, j : j + 16], y[:, j])[1] for j in range(5)]
+    per_window = [task.model(x[:, j : j + T], y[:, j])[1] for j in range(5)]
     assert loss.item() == pytest.approx(torch.stack(per_window).mean().item(), abs=1e-5)
     cfg.data.predictions = 0
     with pytest.raises(ValueError, match="predictions=0"):

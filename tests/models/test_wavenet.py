@@ -30,10 +30,12 @@ def test_forward_and_context_check():
         WaveNetConfig(block_size=6)
 
 
+@pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("block_size", [2, 8, 16])
-def test_dilated_convolution_equals_the_tree_at_every_window(block_size):
+def test_dilated_convolution_equals_the_tree_at_every_window(block_size, residual):
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig(vocab_size=11, block_size=block_size, n_embd=5, n_hidden=7))
+    cfg = WaveNetConfig(vocab_size=11, block_size=block_size, n_embd=5, n_hidden=8, residual=residual)
+    model = WaveNet(cfg)
     model.train()
     model(torch.randint(0, 11, (64, block_size)))  # move BatchNorm's running statistics off 0 and 1
     model.eval()
@@ -45,3 +47,10 @@ def test_dilated_convolution_equals_the_tree_at_every_window(block_size):
         torch.testing.assert_close(logits[:, j], tree, atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="needs"):
         model.forward_all(idx[:, : block_size - 1])
+
+
+def test_residual_options_are_checked():
+    with pytest.raises(ValueError, match="residual=true"):
+        WaveNetConfig(dropout=0.1)
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        WaveNetConfig(residual=True, dropout=1.0)
