@@ -75,3 +75,12 @@ def test_train_diagnostics_refuses_a_model_without_tanh_layers(tmp_path):
 
     with pytest.raises(ValueError, match="--diagnostics"):
         runner.train("names-bigram", ["train.max_iters=1"], runs_root=tmp_path, diagnostics=True)
+
+
+def test_train_diagnostics_do_not_change_training(tmp_path):
+    from nanozoo.experiments import runner
+
+    sets = ["model.n_layer=2", "train.max_iters=20", "train.eval_interval=20"]
+    plain = runner.train("names-mlp", sets, runs_root=tmp_path)[1]
+    watched = runner.train("names-mlp", sets, runs_root=tmp_path, diagnostics=True)[1]
+    assert watched["val_loss"] == plain["val_loss"]  # to the bit: the hooks only read
