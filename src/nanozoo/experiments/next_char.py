@@ -154,7 +154,8 @@ def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
 
 
 def _train(**changes) -> TrainConfig:
-    """Settings both experiments share; one thread is fastest for these small matmuls on 2 cores."""
+    """Settings both experiments share. One thread: two runs share 2 cores without slowing each other (the
+    recorded runs); alone, `--set train.threads=2` trains shakespeare-wavenet 1.44x faster."""
     base = dict(
         lr=3e-3, min_lr=1e-4, warmup_iters=200, weight_decay=0.1, eval_iters=10, log_interval=100, threads=1
     )
