@@ -75,6 +75,7 @@ def test_train_diagnostics_refuses_a_model_without_tanh_layers(tmp_path):
 
     with pytest.raises(ValueError, match="--diagnostics"):
         runner.train("names-bigram", ["train.max_iters=1"], runs_root=tmp_path, diagnostics=True)
+    assert not (tmp_path / "names-bigram").exists()  # refused before a run folder is made
 
 
 def test_train_diagnostics_do_not_change_training(tmp_path):
@@ -84,3 +85,13 @@ def test_train_diagnostics_do_not_change_training(tmp_path):
     plain = runner.train("names-mlp", sets, runs_root=tmp_path)[1]
     watched = runner.train("names-mlp", sets, runs_root=tmp_path, diagnostics=True)[1]
     assert watched["val_loss"] == plain["val_loss"]  # to the bit: the hooks only read
+
+
+def test_train_diagnostics_on_a_resumed_run_say_where_they_start(tmp_path):
+    from nanozoo.experiments import runner
+
+    sets = ["model.n_layer=2", "train.max_iters=20", "train.eval_interval=10"]
+    run_dir, _ = runner.train("names-mlp", sets, runs_root=tmp_path, until=10)
+    _, m = runner.train("names-mlp", resume=run_dir, diagnostics=True)
+    assert m["diagnostics"]["when"] == "at step 10 (resumed)"
+    assert len(m["diagnostics"]["update_ratio"]) == 2

@@ -43,6 +43,12 @@ def test_every_window_batch_trains_the_mean_over_its_windows():
         setup(cfg, None)
 
 
+def test_a_refused_config_leaves_no_run_folder(tmp_path):
+    with pytest.raises(ValueError, match="predictions=0"):
+        runner.train("shakespeare-wavenet", ["data.predictions=0"], runs_root=tmp_path)
+    assert not (tmp_path / "shakespeare-wavenet").exists()
+
+
 # (experiment, overrides, val_acc threshold): ~10 s each on one core; character frequency alone gives ~15%
 LEARNING = [
     ("shakespeare-mlp", ["model.n_hidden=64", "train.max_iters=400", "train.eval_interval=400"], 0.28),

@@ -53,8 +53,9 @@ def train(
         raise typer.Exit(130)
     if diag is not None:
         rows = zip(diag["act_std"], diag["saturation"], diag["update_ratio"], strict=True)
+        print(f"tanh statistics {diag['when']}; log10 update/data over the last 100 steps")
         for i, (std, sat, ud) in enumerate(rows, 1):
-            print(f"layer {i}: tanh std at init {std:.2f}  saturated {sat:6.1%}  log10 update/data {ud:+.2f}")
+            print(f"layer {i}: tanh std {std:.2f}  saturated {sat:6.1%}  log10 update/data {ud:+.2f}")
         print(f"diagnostics: {run_dir / 'diagnostics'} (activations.png, gradients.png, update_ratio.png)")
     samples = run_dir / "samples.txt"
     if samples.exists():

@@ -113,15 +113,13 @@ class TrainingWatch:
     """`nanozoo train EXP --diagnostics`: the same three pictures for a real run of an MLP experiment.
 
     Hooks the trainer's optimizer. Before the first step it keeps every hidden layer's tanh output and its
-    gradient (the histograms at init); before each step it copies the hidden weights and after it logs
-    log10(std(W_after - W_before) / std(W_before)): the update AdamW actually made, not lr * grad."""
+    gradient (the histograms at init, or where a resumed run starts); before each step it copies the hidden
+    weights and after it logs log10(std(W_after - W_before) / std(W_before)): the update AdamW actually
+    made, not lr * grad."""
 
-    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer):
-        if not isinstance(model, MLPLM):
-            raise ValueError(
-                f"--diagnostics draws the MLP's tanh layers; this experiment trains a {type(model).__name__} "
-                "(use names-mlp, names-mlp-bn or shakespeare-mlp)"
-            )
+    def __init__(self, model: torch.nn.Module, opt: torch.optim.Optimizer, start_step: int = 0):
+        self.check(model)
+        self.when = "at init" if start_step == 0 else f"at step {start_step} (resumed)"
         self.model, self.weights = model, [layer.weight for layer in model.hidden]
         self.stats: dict[str, Any] | None = None
         self.hists: list[tuple[torch.Tensor, torch.Tensor]] = []
@@ -130,6 +128,15 @@ class TrainingWatch:
         model.record = True
         opt.register_step_pre_hook(self._pre)
         opt.register_step_post_hook(self._post)
+
+    @staticmethod
+    def check(model: torch.nn.Module) -> None:
+        """Refuse a model without the MLP's recorded tanh layers (before a run folder is made)."""
+        if not isinstance(model, MLPLM):
+            raise ValueError(
+                f"--diagnostics draws the MLP's tanh layers; this experiment trains a {type(model).__name__} "
+                "(use names-mlp, names-mlp-bn or shakespeare-mlp)"
+            )
 
     def _pre(self, opt, args, kwargs) -> None:
         if self.stats is None and self.model.acts:
@@ -144,11 +151,11 @@ class TrainingWatch:
         self.ratios.append([math.log10((w - b).std().item() / b.std().item() + 1e-30) for w, b in pairs])
 
     def save(self, out_dir: str | Path, title: str) -> dict[str, Any]:
-        """Write the pictures; returns the statistics at init and the last 100 steps' update ratios."""
+        """Write the pictures; returns the first step's statistics and the last 100 steps' update ratios."""
         if self.stats is None:
             raise ValueError("--diagnostics: no training step was taken, so there is nothing to draw")
-        stats = {**self.stats, "update_ratio": _tail_mean(self.ratios)}
-        _pictures(Path(out_dir), self.hists, self.ratios, stats, title)
+        stats = {**self.stats, "update_ratio": _tail_mean(self.ratios), "when": self.when}
+        _pictures(Path(out_dir), self.hists, self.ratios, stats, title, self.when)
         return stats
 
 
@@ -167,7 +174,7 @@ def _hist_lines(
     ax.legend(fontsize=7)
 
 
-def _pictures(out: Path, hists, ratios, stats, title: str) -> None:
+def _pictures(out: Path, hists, ratios, stats, title: str, when: str = "at init") -> None:
     out.mkdir(parents=True, exist_ok=True)
     plt = plots.plt
     fig, ax = plt.subplots(figsize=(8, 3))
@@ -181,7 +188,7 @@ def _pictures(out: Path, hists, ratios, stats, title: str) -> None:
         -1.0,
         1.0,
     )
-    ax.set_title(f"tanh activations at init ({title})")
+    ax.set_title(f"tanh activations {when} ({title})")
     plots.save(fig, out / "activations.png")
     fig, ax = plt.subplots(figsize=(8, 3))
     _hist_lines(
@@ -189,7 +196,7 @@ def _pictures(out: Path, hists, ratios, stats, title: str) -> None:
         [h[1] for h in hists],
         [f"layer {i + 1}: grad std {s:.1e}" for i, s in enumerate(stats["grad_std"])],
     )
-    ax.set_title(f"gradients of the tanh outputs at init ({title})")
+    ax.set_title(f"gradients of the tanh outputs {when} ({title})")
     plots.save(fig, out / "gradients.png")
     fig, ax = plt.subplots(figsize=(8, 3))
     for j in range(len(ratios[0])):

@@ -60,21 +60,25 @@ def train(
     exp = get(name)
     if resume is not None:
         _, cfg = load_run_config(resume, expect=name)
-        cfg, run_dir = apply_overrides(cfg, overrides), Path(resume)
+        cfg = apply_overrides(cfg, overrides)
     else:
         cfg = build_config(exp, overrides)
-        run_dir = _shared_run_dir(name, runs_root)
     if exp.run is not None:  # an experiment with its own loop (numpy, micrograd)
         if diagnostics:
             raise ValueError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
+        run_dir = Path(resume) if resume is not None else _shared_run_dir(name, runs_root)
         write_config(run_dir, name, to_dict(cfg))
         metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
         plots.loss_curves(run_dir, title=name)
         return run_dir, metrics
     torch.manual_seed(cfg.train.seed)  # the model's init
     task = exp.setup(cfg, Path(data_dir) if data_dir else None)
+    if diagnostics:
+        TrainingWatch.check(task.model)
+    # only now, with the config and the model known to be good, is a run folder made
+    run_dir = Path(resume) if resume is not None else _shared_run_dir(name, runs_root)
     trainer = Trainer(task, cfg.train, run_dir, resume=resume is not None)
-    watch = TrainingWatch(trainer.raw, trainer.opt) if diagnostics else None
+    watch = TrainingWatch(trainer.raw, trainer.opt, start_step=trainer.step) if diagnostics else None
     if trainer.env.master:
         write_config(run_dir, name, to_dict(cfg))  # after setup: it may fill in derived values (vocab_size)
         if task.save is not None:
