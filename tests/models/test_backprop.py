@@ -89,11 +89,18 @@ def test_eval_mode_uses_running_statistics():
     torch.manual_seed(0)
     model = ManualMLP(BackpropConfig(n_hidden=8, momentum=1.0))  # running stats = the last batch's
     X, Y = torch.randint(0, 27, (64, 3)), torch.randint(0, 27, (64,))
-    _, train_loss = model(X, Y)
+    model(X, Y)
+    with torch.no_grad():
+        h = model.C[X].view(64, -1) @ model.W1 + model.b1  # the training batch's pre-activations
+    torch.testing.assert_close(model.running_mean, h.mean(0), atol=1e-6, rtol=0)
+    torch.testing.assert_close(model.running_var, h.var(0, unbiased=True), atol=1e-5, rtol=1e-5)
     model.eval()
-    _, eval_loss = model(X, Y)
-    # with momentum 1 the running variance is the unbiased batch variance: nearly the same normalisation
-    assert abs(train_loss.item() - eval_loss.item()) < 0.02
+    X2 = torch.randint(0, 27, (5, 3))  # another batch, normalised with the running statistics
+    logits, _ = model(X2)
+    with torch.no_grad():
+        h2 = (model.C[X2].view(5, -1) @ model.W1 + model.b1 - h.mean(0)) / torch.sqrt(h.var(0) + 1e-5)
+        want = torch.tanh(model.bngain * h2 + model.bnbias) @ model.W2 + model.b2
+    torch.testing.assert_close(logits, want, atol=1e-5, rtol=1e-5)
 
 
 def test_parameter_count_is_the_notebooks():

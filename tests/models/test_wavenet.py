@@ -21,9 +21,9 @@ def test_flatten_consecutive_concatenates_neighbours():
 def test_forward_and_context_check():
     torch.manual_seed(0)
     model = WaveNet(WaveNetConfig(n_embd=4, n_hidden=8))
-    logits, loss = model(torch.randint(0, 27, (16, 8)), torch.randint(0, 27, (16,)))
-    assert logits.shape == (16, 27)
-    assert abs(loss.item() - 3.2958) < 0.2  # near-uniform start
+    logits, loss = model(torch.randint(0, 27, (512, 8)), torch.randint(0, 27, (512,)))
+    assert logits.shape == (512, 27)
+    assert abs(loss.item() - 3.2958) < 0.03  # near-uniform start (3.357 without the output scaling)
     with pytest.raises(ValueError, match="6 characters"):
         model(torch.zeros(2, 6, dtype=torch.long))
     with pytest.raises(ValueError, match="block_size=6"):

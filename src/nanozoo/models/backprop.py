@@ -38,6 +38,8 @@ class BackpropConfig:
                 raise ValueError(f"model.{name}={getattr(self, name)} must be >= 1")
         if not 0.0 < self.momentum <= 1.0:
             raise ValueError(f"model.momentum={self.momentum} must be in (0, 1]")
+        if not self.eps > 0:
+            raise ValueError(f"model.eps={self.eps} must be > 0")
 
 
 # ---------------------------------------------------------------------------------------------------

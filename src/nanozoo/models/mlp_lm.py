@@ -127,13 +127,13 @@ class MLPLM(nn.Module):
             return self.forward_all(idx, targets)
         x = self.wte(idx).view(B, -1)  # (B, T * C)
         self.acts = []
-        for linear, norm in zip(self.hidden, self.norms, strict=True):
+        for i, (linear, norm) in enumerate(zip(self.hidden, self.norms, strict=True)):
             h = torch.tanh(norm(linear(x)))  # (B, n_hidden)
             if self.record and h.requires_grad:  # not under no_grad (evaluation)
                 h.retain_grad()
                 self.acts.append(h)
             h = self.drop(h)
-            x = x + h if self.config.residual and x.shape == h.shape else h
+            x = x + h if self.config.residual and i > 0 else h  # around hidden -> hidden layers only
         logits = self.lm_head(x)  # (B, V)
         loss = None if targets is None else F.cross_entropy(logits, targets)
         return logits, loss

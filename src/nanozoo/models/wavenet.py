@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nanozoo.models.mlp_lm import TANH_GAIN, BatchNorm1d
+from nanozoo.models.mlp_lm import BatchNorm1d, init_linear
 
 
 @dataclass
@@ -44,7 +44,7 @@ class WaveNetConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
         if self.dropout and not self.residual:
-            raise ValueError("model.dropout is for the residual blocks: set model.residual=true")
+            raise ValueError("model.dropout needs residual blocks: set model.residual=true or dropout=0")
 
     @property
     def n_layer(self) -> int:
@@ -76,7 +76,7 @@ class FuseLayer(nn.Module):
         self.flatten = FlattenConsecutive(2)
         self.linear = nn.Linear(2 * n_in, n_out, bias=False)
         self.norm = BatchNorm1d(n_out)
-        nn.init.normal_(self.linear.weight, 0.0, TANH_GAIN / math.sqrt(2 * n_in))
+        init_linear(self.linear, "kaiming")  # (5/3) / sqrt(fan_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mix(self.flatten(x))
