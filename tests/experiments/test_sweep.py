@@ -44,6 +44,13 @@ def test_sweep_runs_sorts_and_skips_finished(tmp_path):
     assert [r["val_loss"] for r in again] == [r["val_loss"] for r in rows]
 
 
+def test_a_sweep_folder_refuses_other_settings(tmp_path):
+    grid = {"train.lr": ["0.1"]}
+    sweep.run_sweep("names-bigram", grid, tmp_path, overrides=FAST)
+    with pytest.raises(ValueError, match="another --out"):  # old results would pass for the new settings
+        sweep.run_sweep("names-bigram", grid, tmp_path, overrides=[*FAST, "train.batch_size=7"])
+
+
 def test_interrupted_combination_is_resumed(tmp_path):
     from nanozoo.experiments import runner
 

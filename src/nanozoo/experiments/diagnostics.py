@@ -73,6 +73,8 @@ def init_diagnostics(
 ) -> dict[str, Any]:
     """Train the lecture's deep MLP by SGD for `steps` steps; statistics at init and update ratios over
     training. With `out_dir`, writes activations.png, gradients.png and update_ratio.png there."""
+    if steps < 1:
+        raise ValueError(f"--steps {steps} must be >= 1")
     if init not in ("kaiming", "bad", "torch"):
         raise ValueError(f"init={init!r} must be one of kaiming, bad, torch")
     torch.set_num_threads(threads)  # as train.threads: small matmuls run fastest on one thread
@@ -226,6 +228,8 @@ def residual_diagnostics(
 ) -> dict[str, Any]:
     """Plain vs residual deep tanh MLP, torch's default init: gradient norm of every hidden weight at init,
     and of the first layer's over SGD steps. With `out_dir`, writes residual.png."""
+    if steps < 1:
+        raise ValueError(f"--steps {steps} must be >= 1")
     torch.set_num_threads(threads)
     X, Y = _windows(3, data_dir)
     res: dict[str, Any] = {}

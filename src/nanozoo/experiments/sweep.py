@@ -57,6 +57,18 @@ def combinations(
     return combos
 
 
+def _same_sweep(out: Path, experiment: str, overrides: list[str]) -> None:
+    """A folder holds one sweep: rerunning it with other --set values would pass old results off as new."""
+    spec = {"experiment": experiment, "set": overrides}
+    path = out / "sweep.json"
+    if path.exists() and json.loads(path.read_text()) != spec:
+        raise ValueError(
+            f"{out} holds a sweep of {json.loads(path.read_text())}; this one is {spec}: "
+            "give it another --out, or the same experiment and --set values"
+        )
+    atomic_write(path, json.dumps(spec, indent=2))
+
+
 def combo_id(combo: dict[str, str]) -> str:
     """A folder name that is the combination itself: model.n_embd=16,train.lr=1e-3."""
     text = ",".join(f"{k}={v}" for k, v in combo.items()) or "default"
@@ -127,6 +139,7 @@ def run_sweep(
         runner.build_config(runner.get(experiment), [*overrides, *(f"{k}={v}" for k, v in combo.items())])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _same_sweep(out, experiment, list(overrides))
     todo, done = [], 0
     for combo in combos:
         folder = out / combo_id(combo)
@@ -162,10 +175,13 @@ def run_sweep(
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(run_one, *a) for a in args]
-            for f in futures:
-                if not f.result()["finished"]:
-                    for g in futures:
-                        g.cancel()
+            try:
+                for f in futures:
+                    if not f.result()["finished"]:  # Ctrl-C: that run checkpointed; the sweep stops
+                        break
+            finally:  # a stop, a failure or Ctrl-C: what has not started never starts
+                for g in futures:
+                    g.cancel()
     rows = collect(out, combos, metric)
     write_report(out, rows, list(grid), metric)
     return rows
