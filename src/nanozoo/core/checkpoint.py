@@ -10,8 +10,6 @@ A run folder holds
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +18,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
-from nanozoo.core.runlog import atomic_write
+from nanozoo.core.atomic import atomic_path, atomic_write
+from nanozoo.core.errors import UserError
 
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint is missing, truncated, inconsistent or from another model."""
-
-
-def _tmp_beside(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return tmp
-
-
-def _replace(tmp: str, path: Path) -> None:
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _meta(step: int, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,14 +36,8 @@ def save_tensors(
     tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str] | None = None
 ) -> None:
     """A dict of tensors to a safetensors file, atomically (temp file beside it, fsync, rename)."""
-    path, tmp = Path(path), None
-    try:
-        tmp = _tmp_beside(path)
+    with atomic_path(path) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
-        _replace(tmp, path)
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -68,14 +48,8 @@ def save_weights(
     model: nn.Module, path: str | Path, step: int = 0, metadata: dict[str, str] | None = None
 ) -> None:
     """Weights to safetensors, atomically; tied parameters (wte / lm_head) are written once."""
-    path, tmp = Path(path), None
-    try:
-        tmp = _tmp_beside(path)
-        save_model(model, tmp, metadata=_meta(step, metadata))
-        _replace(tmp, path)
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_model(model, str(tmp), metadata=_meta(step, metadata))
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:

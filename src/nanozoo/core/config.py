@@ -15,8 +15,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nanozoo.core.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A config key or value a user gave is not valid."""
 
 

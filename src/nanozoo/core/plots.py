@@ -9,19 +9,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from nanozoo.core.atomic import atomic_path  # noqa: E402
 from nanozoo.core.runlog import read_metrics  # noqa: E402
 
 
 def save(fig, path: str | Path) -> Path:
-    """Save a figure atomically (temp file + rename) and close it."""
-    import os
-
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    """Save a figure atomically and close it."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return Path(path)
 
 
 def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str = "") -> Path | None:

@@ -10,30 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from nanozoo.core.atomic import atomic_write
+
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
-
-
-def atomic_write(path: str | Path, data: bytes | str) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def new_run_dir(name: str, root: str | Path = "runs") -> Path:

@@ -15,16 +15,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nanozoo.core.atomic import atomic_path
+from nanozoo.core.errors import UserError
+
 log = logging.getLogger(__name__)
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A data file is missing, corrupt or cannot be fetched. The message says which file and the fix."""
 
 
@@ -218,11 +220,10 @@ def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     target = cache_dir() / ds.name / f.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with (
-            os.fdopen(fd, "wb") as out,
+            atomic_path(target) as tmp,
+            open(tmp, "wb") as out,
             Progress(
                 *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), transient=True
             ) as bar,
@@ -232,13 +233,10 @@ def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -
                 for chunk in iter(lambda: resp.read(1 << 16), b""):
                     out.write(chunk)
                     bar.advance(task, len(chunk))
-        verify_file(Path(tmp), f, hint=f" (downloaded from {f.url})")
-        os.replace(tmp, target)
+            out.flush()
+            verify_file(tmp, f, hint=f" (downloaded from {f.url})")  # a mismatch leaves nothing behind
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         raise DataError(_missing_message(ds, f, data_dir, f" and the download failed ({e})")) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     log.info("downloaded %s/%s to %s", ds.name, f.name, target)
     return target
 

@@ -24,9 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import load_weights, save_tensors
 from nanozoo.core.config import TrainConfig
-from nanozoo.core.runlog import MetricsLog, atomic_write
+from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
 from nanozoo.data.names import (
     CharVocab,

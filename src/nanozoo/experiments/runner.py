@@ -13,8 +13,9 @@ from typing import Any
 import torch
 
 from nanozoo.core import plots
+from nanozoo.core.atomic import atomic_write
 from nanozoo.core.config import apply_overrides, from_dict, to_dict
-from nanozoo.core.runlog import atomic_write, best_metric, new_run_dir, read_config, write_config
+from nanozoo.core.runlog import best_metric, new_run_dir, read_config, write_config
 from nanozoo.core.trainer import Trainer, init_distributed
 from nanozoo.experiments.diagnostics import TrainingWatch
 from nanozoo.experiments.registry import REGISTRY, Experiment, SampleOptions, get

@@ -20,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from nanozoo.core.runlog import atomic_write, read_config, read_metrics
+from nanozoo.core.atomic import atomic_write
+from nanozoo.core.runlog import read_config, read_metrics
 
 log = logging.getLogger(__name__)
 RESULT = "result.json"

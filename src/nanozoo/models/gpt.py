@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
-from nanozoo.core.runlog import atomic_write
 
 
 @dataclass

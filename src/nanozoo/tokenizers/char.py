@@ -50,7 +50,7 @@ class CharTokenizer:
             raise ValueError(f"token id {bad} is outside the vocabulary (0..{len(self) - 1})") from None
 
     def save(self, path: str | Path) -> None:
-        from nanozoo.core.runlog import atomic_write
+        from nanozoo.core.atomic import atomic_write
 
         atomic_write(
             path, json.dumps({"format": FORMAT_VERSION, "type": "char", "chars": "".join(self.chars)})
