@@ -13,7 +13,7 @@ def test_to_dot_has_data_grad_and_op_of_every_node():
     c = a * b
     c.label = "c"
     c.backward()
-    src = c.to_dot()
+    src = to_dot(c)
     assert src.startswith("digraph") and src.rstrip().endswith("}")
     assert "a | data 2.0000 | grad -3.0000" in src
     assert "b | data -3.0000 | grad 2.0000" in src
@@ -59,7 +59,7 @@ def test_evaluate_refuses_bad_expressions(expr, match):
 
 def test_render_writes_dot_source_without_graphviz(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    src = (Value(1.0) * 2).to_dot()
+    src = to_dot(Value(1.0) * 2)
     assert render(src, tmp_path / "g.dot").read_text() == src
     with pytest.raises(FileNotFoundError, match="apt-get install graphviz"):
         render(src, tmp_path / "g.svg")
@@ -69,7 +69,7 @@ def test_render_writes_dot_source_without_graphviz(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz dot program is not installed")
 def test_render_svg_with_graphviz(tmp_path):
-    out = render((Value(1.0, label="x") * 2).to_dot(), tmp_path / "g.svg")
+    out = render(to_dot(Value(1.0, label="x") * 2), tmp_path / "g.svg")
     assert "<svg" in out.read_text() and ">x<" in out.read_text()
 
 

@@ -177,8 +177,8 @@ class Value:
         x = self.data
         if x > 0.0:
             return _node(x, (self,), (1.0,), "relu")
-        # dead: the derivative is 0, so no gradient flows back. The node keeps its operand (to_dot draws
-        # it) but no derivatives: backward treats it as a leaf and skips everything only it depends on.
+        # dead: the derivative is 0, so no gradient flows back. The node keeps its operand (graph.to_dot
+        # draws it) but no derivatives: backward treats it as a leaf and skips everything only it depends on.
         return _node(0.0, (self,), (), "relu")
 
     def sigmoid(self) -> Value:
@@ -274,9 +274,3 @@ class Value:
         nodes.sort(key=_by_id, reverse=True)  # creation order is a topological order
         ### END SOLUTION
         return nodes
-
-    def to_dot(self, rankdir: str = "LR", max_nodes: int = 2000) -> str:
-        """Graphviz source of the graph behind this value: data, grad and op of every node."""
-        from nanozoo.autograd.graph import to_dot
-
-        return to_dot(self, rankdir=rankdir, max_nodes=max_nodes)

@@ -20,7 +20,7 @@ def graph(
     no_backward: bool = typer.Option(False, "--no-backward", help="draw before backward (all grads 0)"),
 ) -> None:
     """Build EXPR as a graph of Values, backpropagate, and draw data, grad and op of every node."""
-    from nanozoo.autograd.graph import evaluate, labelled, render
+    from nanozoo.autograd.graph import evaluate, labelled, render, to_dot
 
     variables = {}
     for v in var:
@@ -34,7 +34,7 @@ def graph(
     root = evaluate(expr, variables)
     if not no_backward:
         root.backward()
-    path = render(root.to_dot(), out)
+    path = render(to_dot(root), out)
     print(f"{expr} = {root.data:.6g}")
     for name, leaf in sorted(labelled(root).items()):
         print(f"  d/d{name} = {leaf.grad:.6g}")

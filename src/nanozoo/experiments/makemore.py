@@ -41,9 +41,10 @@ from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, r
 from nanozoo.models.backprop import BackpropConfig, ManualMLP
 from nanozoo.models.bigram import Bigram, BigramConfig, BigramCounts
 from nanozoo.models.bow import BoW, BoWConfig
-from nanozoo.models.gpt import GPT, GPTConfig, sample_next
+from nanozoo.models.gpt import GPT, GPTConfig
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
 from nanozoo.models.rnn import RNNLM, RNNConfig
+from nanozoo.models.sampling import sample_next
 from nanozoo.models.wavenet import WaveNet, WaveNetConfig
 
 SPLITS = ("train", "val", "test")

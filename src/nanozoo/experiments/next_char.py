@@ -35,8 +35,8 @@ from nanozoo.core.task import Task
 from nanozoo.data.text import random_windows
 from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
 from nanozoo.experiments.shakespeare import TextData, char_corpus
-from nanozoo.models.gpt import sample_next
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
+from nanozoo.models.sampling import sample_next
 from nanozoo.models.wavenet import WaveNet, WaveNetConfig
 from nanozoo.tokenizers.char import CharTokenizer
 
