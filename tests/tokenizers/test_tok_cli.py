@@ -1,10 +1,13 @@
 """`nanozoo tokenizer train | encode | decode | show`, in process."""
 
 import io
+import itertools
+import re
 
 import pytest
 
 from nanozoo.cli import main
+from nanozoo.core.errors import UserError
 
 
 def run(args, capsys, stdin=None, monkeypatch=None):
@@ -53,7 +56,10 @@ def test_gpt2_encode_stdin_and_show(capsys, monkeypatch):
     [
         (["decode", "1 x"], "'x' is not a token id"),
         (["encode", "<|endoftext|>"], "disallowed"),
-        (["train", "/nonexistent.txt", "--vocab-size", "300", "-o", "/tmp/x"], "No such file"),
+        (
+            ["train", "/nonexistent.txt", "--vocab-size", "300", "-o", "/tmp/x"],
+            "/nonexistent.txt: no such file",
+        ),
         (["encode", "--name", "nope", "hi"], "unknown tokenizer 'nope'"),
         (["decode", "--name", "gpt2", "50257"], "token id 50257"),
     ],
@@ -61,3 +67,64 @@ def test_gpt2_encode_stdin_and_show(capsys, monkeypatch):
 def test_user_errors(args, message, capsys):
     code, _, err = run(args, capsys)
     assert code == 1 and err.startswith("error: ") and message in err
+
+
+@pytest.fixture
+def files(tmp_path):
+    """One of each file a user may hand the tokenizer commands by mistake."""
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "binary.bin").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    (tmp_path / "plain.txt").write_text("hello world\nthis is not a vocabulary\n")
+    (tmp_path / "folder").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "{d}/empty.txt"], "{d}/empty.txt is empty: there is no text to learn merges from"),
+        (["train", "{d}/binary.bin"], "{d}/binary.bin is not UTF-8 text (byte 0x89 at offset 0)"),
+        (["train", "{d}/missing.txt"], "{d}/missing.txt: no such file (expected training text"),
+        (["train", "{d}/folder"], "{d}/folder is a directory, not a file"),
+        (
+            ["encode", "--name", "{d}/plain.txt", "hi"],
+            "{d}/plain.txt is not a tokenizer file (first line 'hello",
+        ),
+        (["encode", "--name", "{d}/empty.txt", "hi"], "{d}/empty.txt is not a tokenizer file"),
+        (["encode", "--name", "{d}/binary.bin", "hi"], "{d}/binary.bin is not UTF-8 text"),
+        (["encode", "--name", "{d}/folder", "hi"], "{d}/folder is a directory"),
+    ],
+)
+def test_bad_files_are_one_line_user_errors(args, message, files, capsys, monkeypatch):
+    args = [a.format(d=files) for a in args]
+    if args[0] == "train":
+        args += ["--vocab-size", "300", "-o", str(files / "out")]
+    code, _, err = run(args, capsys)
+    assert code == 1 and err.startswith(f"error: {message.format(d=files)}") and err.count("\n") == 1
+    assert not (files / "out.model").exists()
+    monkeypatch.setenv("NANOZOO_DEBUG", "1")  # the CLI re-raises: the error is a UserError, not a bug
+    with pytest.raises(UserError):
+        main(["tokenizer", *args])
+
+
+def test_name_error_lists_what_is_accepted(files, capsys):
+    _, _, err = run(["encode", "--name", str(files / "plain.txt"), "hi"], capsys)
+    accepted = ["gpt2", "cl100k", "minilm", ".model", "nanozoo tokenizer train", ".tiktoken", "vocab.txt"]
+    assert all(a in err for a in accepted), err
+    assert "unk_token" not in err
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "xterm-16color"])
+def test_show_neighbours_differ_after_downgrade(term, capsys, monkeypatch):
+    """On a 256- or 16-colour terminal each token's colour differs from its neighbours'."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", term)
+    for var in ("COLORTERM", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    text = "Hello world, this is a test of the colours"
+    code, out, _ = run(["show", text], capsys)
+    first = out.split("\n")[0]
+    segments = re.findall(r"\x1b\[([0-9;]+)m([^\x1b]+)\x1b\[0m", first)
+    assert code == 0 and "".join(t for _, t in segments) == text
+    styles = [s for s, _ in segments]
+    assert len(styles) == 10 and all(a != b for a, b in itertools.pairwise(styles))  # GPT-2: 10 tokens

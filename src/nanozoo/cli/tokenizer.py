@@ -17,10 +17,15 @@ tok_app = typer.Typer(no_args_is_help=True, help="Byte-level BPE (GPT-2/GPT-4) a
 app.add_typer(tok_app, name="tokenizer")
 
 NameOpt = typer.Option(
-    "gpt2", "--name", "-n", help="gpt2 | cl100k | minilm, or a .model/.tiktoken/vocab.txt file"
+    "gpt2",
+    "--name",
+    "-n",
+    help="gpt2 | cl100k | minilm, or a file: a .model written by `tokenizer train`, a .tiktoken, a vocab.txt",
 )
 DataDir = typer.Option(None, "--data-dir", help="look here first for the vocabulary files")
-_COLOURS = ["on #3b4d6b", "on #6b3b4d", "on #3b6b4d", "on #6b5a3b", "on #4d3b6b"]
+# The 8 ANSI colours: a terminal shows them as its own palette entries, so 16- and 256-colour terminals keep
+# neighbours apart (RGB shades such as #3b4d6b / #6b3b4d downgrade to one and the same colour there).
+_COLOURS = ["black on cyan", "black on yellow", "white on blue", "black on green", "white on magenta"]
 
 
 @tok_app.command()
@@ -31,11 +36,13 @@ def train(
     out: Path = typer.Option(..., "-o", "--out", help="output prefix: writes PREFIX.model and PREFIX.vocab"),
 ) -> None:
     """Train a byte-level BPE tokenizer on FILE."""
-    from nanozoo.tokenizers import PATTERNS, RegexTokenizer
+    from nanozoo.tokenizers import PATTERNS, RegexTokenizer, TokenizerError, read_text
 
     if pattern not in PATTERNS:
-        raise ValueError(f"--pattern {pattern!r} is not one of {sorted(PATTERNS)}")
-    text = file.read_text(encoding="utf-8")
+        raise TokenizerError(f"--pattern {pattern!r} is not one of {sorted(PATTERNS)}")
+    text = read_text(file, "training text (UTF-8)")
+    if not text:
+        raise TokenizerError(f"{file} is empty: there is no text to learn merges from")
     tok = RegexTokenizer(pattern)
     t0 = time.perf_counter()
     tok.train(text, vocab_size, progress=sys.stderr.isatty())
@@ -73,13 +80,15 @@ def decode(
     data_dir: Path = DataDir,
 ) -> None:
     """Ids (argument or stdin, space-separated) -> text on stdout."""
+    from nanozoo.tokenizers import TokenizerError
+
     tok = _load(name, data_dir)
     raw = (sys.stdin.read() if ids is None else ids).split()
     try:
         values = [int(x) for x in raw]
     except ValueError:
         bad = next(x for x in raw if not x.lstrip("-").isdigit())
-        raise ValueError(f"{bad!r} is not a token id (expected space-separated integers)") from None
+        raise TokenizerError(f"{bad!r} is not a token id (expected space-separated integers)") from None
     sys.stdout.write(tok.decode(values))
     sys.stdout.write("\n")
 
@@ -90,7 +99,7 @@ def show(
     name: str = NameOpt,
     data_dir: Path = DataDir,
 ) -> None:
-    """Print TEXT with each token on its own background colour, then the ids and the token count."""
+    """Print TEXT with each token on another background colour than its neighbours, then the ids."""
     from rich.console import Console
     from rich.text import Text
 

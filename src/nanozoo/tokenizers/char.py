@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nanozoo.tokenizers.base import TokenizerError
+
 FORMAT_VERSION = 1
 
 
@@ -15,9 +17,9 @@ class CharTokenizer:
     def __init__(self, chars: str | list[str]):
         chars = list(chars)
         if not chars:
-            raise ValueError("a character tokenizer needs at least one character")
+            raise TokenizerError("a character tokenizer needs at least one character")
         if len(set(chars)) != len(chars):
-            raise ValueError("the character list has duplicates")
+            raise TokenizerError("the character list has duplicates")
         self.chars = chars
         self.stoi = {c: i for i, c in enumerate(chars)}
 
@@ -37,7 +39,7 @@ class CharTokenizer:
             return [self.stoi[c] for c in text]
         except KeyError:
             pos = next(i for i, c in enumerate(text) if c not in self.stoi)
-            raise ValueError(
+            raise TokenizerError(
                 f"character {text[pos]!r} at position {pos} is not in the vocabulary "
                 f"of {len(self)} characters"
             ) from None
@@ -47,7 +49,7 @@ class CharTokenizer:
             return "".join(self.chars[int(i)] for i in ids)
         except IndexError:
             bad = next(int(i) for i in ids if not 0 <= int(i) < len(self))
-            raise ValueError(f"token id {bad} is outside the vocabulary (0..{len(self) - 1})") from None
+            raise TokenizerError(f"token id {bad} is outside the vocabulary (0..{len(self) - 1})") from None
 
     def save(self, path: str | Path) -> None:
         from nanozoo.core.atomic import atomic_write
@@ -61,7 +63,7 @@ class CharTokenizer:
         try:
             doc = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"cannot read character tokenizer {path}: {e}") from None
+            raise TokenizerError(f"cannot read character tokenizer {path}: {e}") from None
         if not isinstance(doc, dict) or doc.get("type") != "char" or doc.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path} is not a nanozoo character tokenizer (format {FORMAT_VERSION})")
+            raise TokenizerError(f"{path} is not a nanozoo character tokenizer (format {FORMAT_VERSION})")
         return cls(doc["chars"])

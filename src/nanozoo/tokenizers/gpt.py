@@ -16,6 +16,7 @@ import base64
 import json
 from pathlib import Path
 
+from nanozoo.tokenizers.base import TokenizerError
 from nanozoo.tokenizers.regex import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
 
 GPT2_SPECIAL = {"<|endoftext|>": 50256}
@@ -58,7 +59,7 @@ def from_gpt2_files(encoder_json: str | Path, vocab_bpe: str | Path) -> RegexTok
         a, b = line.split()
         idx = encoder[a + b]
         if idx <= last:
-            raise ValueError(f"{vocab_bpe}:{n}: merge {line!r} -> {idx} is out of rank order")
+            raise TokenizerError(f"{vocab_bpe}:{n}: merge {line!r} -> {idx} is out of rank order")
         merges[(encoder[a], encoder[b])] = last = idx
     tok = RegexTokenizer(GPT2_SPLIT_PATTERN)
     tok.set_state(byte_ids, merges, GPT2_SPECIAL)
@@ -79,7 +80,7 @@ def load_tiktoken_ranks(path: str | Path) -> dict[bytes, int]:
             tok, rank = line.split()
             ranks[base64.b64decode(tok, validate=True)] = int(rank)
         except ValueError as e:
-            raise ValueError(f"{path}:{n}: not a `base64 rank` line ({e})") from None
+            raise TokenizerError(f"{path}:{n}: not a `base64 rank` line ({e})") from None
     return ranks
 
 
@@ -88,7 +89,7 @@ def save_tiktoken(tok: RegexTokenizer, path: str | Path) -> Path:
     special = set(tok.special_tokens.values())
     regular = sorted((i, t) for i, t in tok.vocab.items() if i not in special)
     if len({t for _, t in regular}) != len(regular):
-        raise ValueError("two tokens have the same bytes; a .tiktoken file cannot hold them")
+        raise TokenizerError("two tokens have the same bytes; a .tiktoken file cannot hold them")
     path = Path(path)
     path.write_bytes(b"".join(base64.b64encode(t) + b" %d\n" % i for i, t in regular))
     return path
@@ -116,14 +117,14 @@ def recover_merges(ranks: dict[bytes, int]) -> tuple[list[int], dict[tuple[int, 
     try:
         byte_ids = [ranks[bytes([b])] for b in range(256)]
     except KeyError as e:
-        raise ValueError(f"the ranks have no token for the single byte {e.args[0]!r}") from None
+        raise TokenizerError(f"the ranks have no token for the single byte {e.args[0]!r}") from None
     merges = {}
     for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
         if len(token) == 1:
             continue
         parts = bpe_split(ranks, token, max_rank=rank)
         if len(parts) != 2:
-            raise ValueError(f"token {token!r} (rank {rank}) is not the merge of two lower-ranked tokens")
+            raise TokenizerError(f"token {token!r} (rank {rank}) is not the merge of two lower-ranked tokens")
         merges[(ranks[parts[0]], ranks[parts[1]])] = rank
     return byte_ids, merges
 

@@ -16,6 +16,7 @@ from itertools import chain
 
 import regex
 
+from nanozoo.tokenizers.base import TokenizerError
 from nanozoo.tokenizers.basic import BasicTokenizer
 
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
@@ -51,7 +52,7 @@ class RegexTokenizer(BasicTokenizer):
             pattern = EQUIVALENT.get(self.pattern, self.pattern)
             self._split = regex.compile(pattern).findall if pattern else None
         except regex.error as e:
-            raise ValueError(
+            raise TokenizerError(
                 f"pattern {self.pattern!r} is not a valid regex ({e}); or name one of {sorted(PATTERNS)}"
             ) from None
         self._cache = _ChunkCache(self.encode_chunk)
@@ -89,7 +90,7 @@ class RegexTokenizer(BasicTokenizer):
         specials = self.special_tokens
         allowed = set(specials) if allowed_special == "all" else set(allowed_special)
         if allowed - set(specials):
-            raise ValueError(
+            raise TokenizerError(
                 f"allowed_special {sorted(allowed - set(specials))} are not special tokens of "
                 f"this tokenizer; it has {sorted(specials)}"
             )
@@ -97,7 +98,7 @@ class RegexTokenizer(BasicTokenizer):
         if disallowed:
             m = _special_regex(disallowed).search(text)
             if m:
-                raise ValueError(
+                raise TokenizerError(
                     f"the text contains the special token {m.group()!r}, which is disallowed; pass "
                     f"allowed_special={{{m.group()!r}}} to encode it as a special token, or "
                     f"disallowed_special=() to encode it as ordinary text"

@@ -24,6 +24,8 @@ import heapq
 import logging
 from collections.abc import Iterable
 
+from nanozoo.tokenizers.base import TokenizerError
+
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +41,7 @@ def train_bpe(
     occurs any more, so the result may hold fewer merges than asked for.
     """
     if num_merges < 0:
-        raise ValueError(f"num_merges={num_merges} must be >= 0")
+        raise TokenizerError(f"num_merges={num_merges} must be >= 0")
     items = words.items() if isinstance(words, dict) else words
     seq = _Sequences(items)
     heap = [(-c, p) for p, c in seq.stats.items()]

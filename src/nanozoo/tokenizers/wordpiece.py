@@ -21,6 +21,8 @@ from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
+from nanozoo.tokenizers.base import TokenizerError, read_text
+
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
@@ -116,7 +118,7 @@ class WordPieceTokenizer:
     ) -> None:
         self.vocab = {t: i for i, t in enumerate(vocab)} if isinstance(vocab, list) else dict(vocab)
         if unk_token not in self.vocab:
-            raise ValueError(f"unk_token {unk_token!r} is not in the vocabulary")
+            raise TokenizerError(f"unk_token {unk_token!r} is not in the vocabulary")
         self.inverse = {i: t for t, i in self.vocab.items()}
         self.lowercase, self.strip_accents = lowercase, strip_accents
         self.unk_token, self.max_chars, self.prefix = unk_token, max_input_chars_per_word, prefix
@@ -125,10 +127,18 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs) -> WordPieceTokenizer:
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        """A `vocab.txt`: one token a line, the line number is the id; it must hold the unk_token."""
+        lines = read_text(path, "a WordPiece vocab.txt").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        return cls([line.rstrip("\r") for line in lines], **kwargs)
+        vocab = [line.rstrip("\r") for line in lines]
+        unk = kwargs.get("unk_token", "[UNK]")
+        if unk not in vocab:
+            raise TokenizerError(
+                f"{path} is not a WordPiece vocab.txt: no line is the unk_token {unk!r} "
+                f"(a vocab.txt holds one token a line, {' '.join(SPECIALS)} among them)"
+            )
+        return cls(vocab, **kwargs)
 
     def save(self, path: str | Path) -> Path:
         """Write `vocab.txt` (ids must be 0..V-1 with no gap, as BERT's format requires)."""
@@ -187,7 +197,7 @@ class WordPieceTokenizer:
         out = []
         for i in ids:
             if i not in self.inverse:
-                raise ValueError(f"token id {i} is not in the vocabulary (size {len(self.inverse)})")
+                raise TokenizerError(f"token id {i} is not in the vocabulary (size {len(self.inverse)})")
             t = self.inverse[i]
             if skip_special_tokens and t in self.special_tokens:
                 continue
@@ -226,7 +236,7 @@ def train_wordpiece(
     splits = [[w[0]] + [prefix + c for c in w[1:]] for w in words]
     vocab = list(SPECIALS) + sorted({p for s in splits for p in s})
     if vocab_size < len(vocab):
-        raise ValueError(
+        raise TokenizerError(
             f"vocab_size={vocab_size} is smaller than the special tokens and alphabet ({len(vocab)})"
         )
     stats = _PairScores(splits, list(words.values()))
