@@ -1,3 +1,4 @@
+import importlib
 import os
 from pathlib import Path
 
@@ -36,3 +37,43 @@ def tiny_gpt_overrides():
         "train.progress=false",
         "data.sample_tokens=20",
     ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# References: a reference library or data file missing skips a local run without the data mirror, and fails
+# one with it (CI sets NANOZOO_DATA; so does pytest_configure when ../shared/datasets exists), so a green
+# run always means the references were there.
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("NANOZOO_DATA"):
+        pytest.fail(f"{what}, but NANOZOO_DATA is set: the reference checks must run (install `.[ref]`)")
+    pytest.skip(f"{what} (NANOZOO_DATA is unset)")
+
+
+def need_module(name: str):
+    """Import a reference library (`need_module("tiktoken")`), or skip/fail as above."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"the reference library {name!r} is not installed")
+
+
+def need_file(dataset: str, file: str) -> Path:
+    """A file of the data catalogue from the local mirror or cache (never downloaded), or skip/fail."""
+    from nanozoo import data
+
+    path = data.find(dataset, file)
+    if path is None:
+        _missing(f"{dataset}/{file} is not in the data mirror or the cache")
+    return path
+
+
+@pytest.fixture(scope="session")
+def need():
+    return need_module
+
+
+@pytest.fixture(scope="session")
+def need_data():
+    return need_file

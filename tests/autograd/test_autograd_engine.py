@@ -4,13 +4,12 @@ import math
 import sys
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nanozoo.autograd import Value
 from nanozoo.autograd.graph import to_dot
-
-torch = pytest.importorskip("torch")
 
 TOL = 1e-6  # values and gradients against torch float64, relative and absolute
 
@@ -247,7 +246,8 @@ def test_exp_overflow_names_the_value():
 
 
 def test_numpy_scalars_become_floats():
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     v = Value(np.float32(1.5)) * np.float64(2.0)
     assert type(v.data) is float and v.data == 3.0
 

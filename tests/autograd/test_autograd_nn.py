@@ -3,10 +3,9 @@
 import math
 
 import pytest
+import torch
 
 from nanozoo.autograd import MLP, SGD, Layer, Neuron, Value
-
-torch = pytest.importorskip("torch")
 
 
 def test_parameter_counts_and_output_kinds():

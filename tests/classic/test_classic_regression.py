@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
+from sklearn import datasets, linear_model, model_selection, preprocessing
 
 from nanozoo.classic import LinearRegression, LogisticRegression
 from nanozoo.classic.logistic import max_stable_lr
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn import datasets, linear_model, model_selection, preprocessing  # noqa: E402
 
 
 @pytest.fixture(scope="module")

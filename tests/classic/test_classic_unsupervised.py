@@ -2,12 +2,10 @@
 
 import numpy as np
 import pytest
+from sklearn import cluster, datasets, decomposition
 
 from nanozoo.classic import PCA, KMeans
 from nanozoo.classic.kmeans import kmeans_plus_plus
-
-sklearn = pytest.importorskip("sklearn")
-from sklearn import cluster, datasets, decomposition  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------
 # k-means

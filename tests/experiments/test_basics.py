@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
-from nanozoo.core.config import ConfigError, apply_overrides  # noqa: E402
-from nanozoo.experiments import basics, get  # noqa: E402
+from nanozoo.core.config import ConfigError, apply_overrides
+from nanozoo.experiments import basics, get
 
 
 def _metrics(run_dir):

@@ -1,14 +1,30 @@
+import json
+
 import pytest
 import torch
 
 from nanozoo.core.checkpoint import CheckpointError
+from nanozoo.core.errors import UserError
 from nanozoo.models.gpt import GPT, GPTConfig
 from nanozoo.tokenizers.char import CharTokenizer
 
-transformers = pytest.importorskip("transformers")
+
+@pytest.fixture(scope="module")
+def transformers(need):
+    return need("transformers")
 
 
-def hf_tiny(activation="gelu_new"):
+def randomise(model, seed):
+    """Every parameter random (biases non-zero, LayerNorms not the identity), so that a dropped, swapped or
+    mis-transposed tensor changes the logits; a fresh model would hide them (zero biases, unit gains)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return model
+
+
+def hf_tiny(transformers, activation="gelu_new", **kw):
     torch.manual_seed(0)
     cfg = transformers.GPT2Config(
         vocab_size=50,
@@ -22,13 +38,14 @@ def hf_tiny(activation="gelu_new"):
         activation_function=activation,
         bos_token_id=49,
         eos_token_id=49,
+        **kw,
     )
-    return transformers.GPT2LMHeadModel(cfg).eval()
+    return randomise(transformers.GPT2LMHeadModel(cfg), seed=0).eval()
 
 
-@pytest.mark.parametrize("activation", ["gelu_new", "gelu"])
-def test_loads_hf_gpt2_logits_match(tmp_path, activation):
-    hf = hf_tiny(activation)
+@pytest.mark.parametrize("activation", ["gelu_new", "gelu", "gelu_pytorch_tanh"])
+def test_loads_hf_gpt2_logits_match(transformers, tmp_path, activation):
+    hf = hf_tiny(transformers, activation)
     hf.save_pretrained(tmp_path)
     ours = GPT.from_pretrained(tmp_path).eval()
     x = torch.randint(0, 50, (3, 16))
@@ -39,9 +56,10 @@ def test_loads_hf_gpt2_logits_match(tmp_path, activation):
     torch.testing.assert_close(logits, hf(x[:, :-1]).logits, atol=1e-5, rtol=1e-5)
 
 
-def test_hf_loads_ours_logits_match(tmp_path):
+def test_hf_loads_ours_logits_match(transformers, tmp_path):
     torch.manual_seed(1)
-    ours = GPT(GPTConfig(vocab_size=40, block_size=12, n_layer=2, n_head=2, n_embd=24)).eval()
+    ours = GPT(GPTConfig(vocab_size=40, block_size=12, n_layer=2, n_head=2, n_embd=24))
+    ours = randomise(ours, seed=1).eval()
     ours.save_pretrained(tmp_path)
     hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path).eval()
     x = torch.randint(0, 40, (2, 12))
@@ -49,6 +67,48 @@ def test_hf_loads_ours_logits_match(tmp_path):
     # and the loss: HF shifts labels inside, we take targets already shifted
     _, ours_loss = ours(x[:, :-1], x[:, 1:])
     torch.testing.assert_close(hf(x, labels=x).loss, ours_loss, atol=1e-5, rtol=1e-5)
+
+
+def test_parity_sees_every_tensor(transformers, tmp_path):
+    # the loaded model holds exactly HF's tensors, each one distinct: nothing left at its initial value
+    hf = hf_tiny(transformers)
+    hf.save_pretrained(tmp_path)
+    ours = GPT.from_pretrained(tmp_path)
+    theirs = {k: v for k, v in hf.state_dict().items() if k != "lm_head.weight"}
+    for k, v in ours.state_dict().items():
+        if k != "lm_head.weight":
+            w = theirs.pop(k)
+            torch.testing.assert_close(v, w.t() if k.endswith(GPT._TRANSPOSED) else w, atol=0, rtol=0)
+    assert not theirs  # every HF tensor has a home in ours
+    assert ours.lm_head.weight is ours.transformer.wte.weight
+
+
+REFUSED = [
+    (dict(activation="relu"), "activation_function='relu' is not supported"),
+    (dict(scale_attn_by_inverse_layer_idx=True), "scale_attn_by_inverse_layer_idx=True"),
+    (dict(reorder_and_upcast_attn=True), "reorder_and_upcast_attn=True"),
+    (dict(scale_attn_weights=False), "scale_attn_weights=False"),
+    (dict(tie_word_embeddings=False), "tie_word_embeddings=False"),
+]
+
+
+@pytest.mark.parametrize("options, message", REFUSED, ids=[next(iter(o)) for o, _ in REFUSED])
+def test_from_pretrained_refuses_what_it_cannot_reproduce(transformers, tmp_path, options, message):
+    hf = hf_tiny(transformers, **options)
+    hf.save_pretrained(tmp_path)
+    with pytest.raises(CheckpointError, match=message) as e:
+        GPT.from_pretrained(tmp_path)
+    assert isinstance(e.value, UserError)
+
+
+def test_from_pretrained_refuses_an_untied_head(transformers, tmp_path):
+    # a config that says "tied" over a file whose lm_head is another tensor
+    hf = hf_tiny(transformers, tie_word_embeddings=False)
+    hf.save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "tie_word_embeddings": True}))
+    with pytest.raises(CheckpointError, match="lm_head.weight differs from wte.weight"):
+        GPT.from_pretrained(tmp_path)
 
 
 def test_from_pretrained_refuses_other_models(tmp_path):

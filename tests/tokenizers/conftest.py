@@ -1,4 +1,5 @@
-"""Shared fixtures of the tokenizer tests: the torture list and Tiny Shakespeare (from the data mirror)."""
+"""Shared fixtures of the tokenizer tests: the torture list, Tiny Shakespeare (from the data mirror) and
+tiktoken's own encodings built offline."""
 
 import pytest
 
@@ -41,13 +42,47 @@ TORTURE = [
 
 
 @pytest.fixture(scope="session")
-def shakespeare() -> str:
-    from nanozoo import data
+def shakespeare(need_data) -> str:
+    return need_data("tinyshakespeare", "input.txt").read_text(encoding="utf-8")
 
-    p = data.find("tinyshakespeare", "input.txt")
-    if p is None:
-        pytest.skip("tinyshakespeare/input.txt is not in NANOZOO_DATA")
-    return p.read_text(encoding="utf-8")
+
+# the files tiktoken_ext.openai_public downloads, by URL basename -> (dataset, file) of our catalogue
+TIKTOKEN_FILES = {
+    "vocab.bpe": ("gpt2_bpe", "vocab.bpe"),
+    "encoder.json": ("gpt2_bpe", "encoder.json"),
+    "cl100k_base.tiktoken": ("cl100k", "cl100k_base.tiktoken"),
+}
+
+
+@pytest.fixture(scope="session")
+def tiktoken_encoding(need, need_data, tmp_path_factory):
+    """`tiktoken_encoding("cl100k_base")`: the tiktoken.Encoding that tiktoken's own constructor builds
+    (`tiktoken_ext.openai_public`: its split pattern, special tokens and sha256 checks), with its loaders
+    pointed at the data mirror instead of the network. Our patterns and special tokens play no part."""
+    tiktoken, load = need("tiktoken"), need("tiktoken.load")
+    public = need("tiktoken_ext.openai_public")
+
+    def local(url: str) -> str:
+        return str(need_data(*TIKTOKEN_FILES[url.rsplit("/", 1)[-1]]))
+
+    def load_bpe(url, expected_hash=None):
+        return load.load_tiktoken_bpe(local(url), expected_hash)
+
+    def data_gym(vocab_bpe_file, encoder_json_file, **hashes):
+        return load.data_gym_to_mergeable_bpe_ranks(local(vocab_bpe_file), local(encoder_json_file), **hashes)
+
+    built = {}
+
+    def encoding(name: str):
+        if name not in built:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("tiktoken-cache")))
+                mp.setattr(public, "load_tiktoken_bpe", load_bpe)
+                mp.setattr(public, "data_gym_to_mergeable_bpe_ranks", data_gym)
+                built[name] = tiktoken.Encoding(**public.ENCODING_CONSTRUCTORS[name]())
+        return built[name]
+
+    return encoding
 
 
 @pytest.fixture(scope="session")

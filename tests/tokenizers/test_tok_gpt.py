@@ -1,6 +1,8 @@
-"""GPT-2 and GPT-4 (cl100k) vocabularies: token-for-token parity with tiktoken built offline from the
-same files, merge recovery and byte permutation on ranks we train and export as `.tiktoken`."""
+"""GPT-2 and GPT-4 (cl100k) vocabularies: token-for-token parity with tiktoken's own encodings (built by
+`tiktoken_ext.openai_public` from the data mirror), merge recovery from the real cl100k ranks, and byte
+permutation on ranks we train and export as `.tiktoken`."""
 
+import base64
 import random
 
 import pytest
@@ -9,58 +11,69 @@ from hypothesis import strategies as st
 
 from nanozoo import data
 from nanozoo.tokenizers import GPT4_SPLIT_PATTERN, RegexTokenizer, from_tiktoken_file, load, save_tiktoken
-from nanozoo.tokenizers.gpt import CL100K_SPECIAL, GPT2_SPLIT_PATTERN, load_tiktoken_ranks, recover_merges
+from nanozoo.tokenizers.gpt import load_tiktoken_ranks, recover_merges
 
-tiktoken = pytest.importorskip("tiktoken")
-tiktoken_load = pytest.importorskip("tiktoken.load")
+# name in our catalogue -> tiktoken's encoding
+PAIRS = {"gpt2": "gpt2", "cl100k": "cl100k_base"}
+
+
+@pytest.fixture(scope="module", params=list(PAIRS))
+def pair(request, tiktoken_encoding):
+    return load(request.param, download=False), tiktoken_encoding(PAIRS[request.param])
 
 
 @pytest.fixture(scope="module")
-def gpt2_pair():
-    enc_json, vocab_bpe = data.find("gpt2_bpe", "encoder.json"), data.find("gpt2_bpe", "vocab.bpe")
-    if enc_json is None or vocab_bpe is None:
-        pytest.skip("gpt2_bpe files are not in NANOZOO_DATA")
-    ranks = tiktoken_load.data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(enc_json))
-    ref = tiktoken.Encoding(
-        name="gpt2-offline",
-        pat_str=GPT2_SPLIT_PATTERN,
-        mergeable_ranks=ranks,
-        special_tokens={"<|endoftext|>": 50256},
-    )
-    return load("gpt2", download=False), ref
+def gpt2_pair(tiktoken_encoding):
+    return load("gpt2", download=False), tiktoken_encoding("gpt2")
 
 
-def test_gpt2_parity_shakespeare(gpt2_pair, shakespeare):
-    ours, ref = gpt2_pair
-    assert ours.encode_ordinary(shakespeare) == ref.encode_ordinary(shakespeare)  # all 338,025 tokens
+@pytest.fixture(scope="module")
+def tiktoken_mod(need):
+    return need("tiktoken"), need("tiktoken.load")
 
 
-def test_gpt2_parity_torture(gpt2_pair, torture):
-    ours, ref = gpt2_pair
+def test_pattern_and_special_tokens_are_tiktokens(pair):
+    ours, ref = pair
+    assert ours.pattern == ref._pat_str
+    assert ours.special_tokens == ref._special_tokens
+    assert ours.vocab_size == ref.n_vocab
+
+
+def test_parity_shakespeare(pair, shakespeare):
+    ours, ref = pair
+    assert ours.encode_ordinary(shakespeare) == ref.encode_ordinary(shakespeare)  # gpt2: 338,025 tokens
+
+
+def test_parity_torture(pair, torture):
+    ours, ref = pair
     for s in torture:
         assert ours.encode(s) == ref.encode(s), repr(s)
         assert ours.decode(ours.encode(s)) == s
 
 
-def test_gpt2_special_tokens_like_tiktoken(gpt2_pair):
-    ours, ref = gpt2_pair
-    text = "a<|endoftext|>b <|endoftext|>"
+def test_special_tokens_like_tiktoken(pair):
+    ours, ref = pair
+    specials = sorted(ref.special_tokens_set)
+    text = "a" + "b ".join(specials) + "<|endoftext|>c"
     with pytest.raises(ValueError, match="disallowed"):
         ours.encode(text)
     with pytest.raises(ValueError):
         ref.encode(text)
     assert ours.encode(text, allowed_special="all") == ref.encode(text, allowed_special="all")
     assert ours.encode(text, disallowed_special=()) == ref.encode(text, disallowed_special=())
-    assert ours.vocab_size == ref.n_vocab == 50257
+    one = {specials[0]}
+    assert ours.encode(text, allowed_special=one, disallowed_special=()) == ref.encode(
+        text, allowed_special=one, disallowed_special=()
+    )
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    ids=st.lists(st.integers(0, 50256), max_size=30),
+    ids=st.lists(st.integers(0, 50255), max_size=30),
     s=st.one_of(st.text(max_size=100), st.text(alphabet=" \t\n\r0123456789x'", max_size=100)),
 )
-def test_gpt2_decode_any_ids_and_round_trip(gpt2_pair, ids, s):
-    ours, ref = gpt2_pair
+def test_decode_any_ids_and_round_trip(pair, ids, s):
+    ours, ref = pair
     assert ours.decode_bytes(ids) == ref.decode_bytes(ids)
     assert ours.decode(ids) == ref.decode(ids)  # invalid UTF-8 -> U+FFFD in both
     assert ours.encode_ordinary(s) == ref.encode_ordinary(s)
@@ -76,21 +89,19 @@ def test_recovered_gpt2_merges_equal_vocab_bpe(gpt2_pair):
     assert merges == ours.merges
 
 
-def test_cl100k_parity_when_provided(shakespeare, torture):
-    path = data.find("cl100k", "cl100k_base.tiktoken")  # never downloads
-    if path is None:
-        pytest.skip("cl100k_base.tiktoken is not provided (not in NANOZOO_DATA or the cache)")
-    ours = load("cl100k", download=False)
-    ref = tiktoken.Encoding(
-        name="cl100k-offline",
-        pat_str=GPT4_SPLIT_PATTERN,
-        mergeable_ranks=tiktoken_load.load_tiktoken_bpe(str(path)),
-        special_tokens=CL100K_SPECIAL,
-    )
-    assert ours.encode_ordinary(shakespeare) == ref.encode_ordinary(shakespeare)
-    for s in torture:
-        assert ours.encode(s) == ref.encode(s), repr(s)
-        assert ours.decode(ours.encode(s)) == s
+def test_gpt4_merges_recovered_from_the_real_ranks(tiktoken_encoding):
+    ref = tiktoken_encoding("cl100k_base")
+    ranks = ref._mergeable_ranks
+    byte_ids, merges = recover_merges(ranks)
+    assert len(ranks) == 100256 and len(merges) == 100256 - 256
+    assert byte_ids == [ranks[bytes([b])] for b in range(256)] and byte_ids != list(range(256))
+    tok = RegexTokenizer(ref._pat_str)
+    tok.set_state(byte_ids, merges, ref._special_tokens)
+    assert {t: i for t, i in tok.token_ids.items()} == ranks  # every token's bytes at its rank
+    # by hand: rank 256 is the first merge, two spaces; " the" is " " + "the" or " t" + "he", both lower
+    assert tok.vocab[256] == b"  " and merges[(byte_ids[32], byte_ids[32])] == 256
+    a, b = next(pair for pair, i in merges.items() if i == ranks[b" the"])
+    assert tok.vocab[a] + tok.vocab[b] == b" the" and max(a, b) < ranks[b" the"]
 
 
 def test_cl100k_missing_is_a_clear_error(tmp_path, monkeypatch):
@@ -111,26 +122,33 @@ def trained(shakespeare):
     return tok
 
 
-def _ref(path, special=None):
-    ranks = tiktoken_load.load_tiktoken_bpe(str(path))
-    return tiktoken.Encoding(
-        name="trained", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=special or {}
-    )
+@pytest.fixture(scope="module")
+def make_ref(tiktoken_mod):
+    """tiktoken on ranks we wrote ourselves (no published encoding to take a pattern from)."""
+    tiktoken, tiktoken_load = tiktoken_mod
+
+    def make(path, special=None):
+        ranks = tiktoken_load.load_tiktoken_bpe(str(path))
+        return tiktoken.Encoding(
+            name="trained", pat_str=GPT4_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens=special or {}
+        )
+
+    return make
 
 
-def test_trained_ranks_round_trip_through_tiktoken(trained, tmp_path, shakespeare, torture):
+def test_trained_ranks_round_trip_through_tiktoken(trained, make_ref, tmp_path, shakespeare, torture):
     path = save_tiktoken(trained, tmp_path / "mine.tiktoken")
     back = from_tiktoken_file(path, special_tokens={})
     assert back.merges == trained.merges and back.byte_ids == list(range(256))  # merges recovered exactly
     assert load(str(path)).merges == trained.merges  # load() takes a .tiktoken path too
-    ref = _ref(path)
+    ref = make_ref(path)
     text = shakespeare[200_000:300_000]
     assert trained.encode_ordinary(text) == ref.encode_ordinary(text)
     for s in torture:
         assert trained.encode_ordinary(s) == ref.encode_ordinary(s), repr(s)
 
 
-def test_byte_permutation(trained, tmp_path, shakespeare, torture):
+def test_byte_permutation(trained, make_ref, tmp_path, shakespeare, torture):
     # give the 256 single bytes shuffled ranks, as in cl100k: only the ids of bytes change
     ranks = load_tiktoken_ranks(save_tiktoken(trained, tmp_path / "a.tiktoken"))
     perm = list(range(256))
@@ -138,14 +156,12 @@ def test_byte_permutation(trained, tmp_path, shakespeare, torture):
     for b in range(256):
         ranks[bytes([b])] = perm[b]
     path = tmp_path / "perm.tiktoken"
-    import base64
-
     path.write_bytes(
         b"".join(base64.b64encode(t) + b" %d\n" % r for t, r in sorted(ranks.items(), key=lambda kv: kv[1]))
     )
     ours = from_tiktoken_file(path, special_tokens={"<|endoftext|>": 700})
     assert ours.byte_ids == perm
-    ref = _ref(path, {"<|endoftext|>": 700})
+    ref = make_ref(path, {"<|endoftext|>": 700})
     text = shakespeare[300_000:330_000] + "".join(torture)
     assert ours.encode(text) == ref.encode(text)
     assert ours.decode(ours.encode(text)) == text

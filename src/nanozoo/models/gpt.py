@@ -261,7 +261,7 @@ class GPT(nn.Module):
             raise CheckpointError(
                 f"{path}: n_inner={hf['n_inner']} is not 4 * n_embd, which this GPT assumes"
             )
-        act = hf.get("activation_function", "gelu_new")
+        act = _refuse_unsupported(path, hf)
         cfg = GPTConfig(
             vocab_size=hf["vocab_size"],
             block_size=hf["n_positions"],
@@ -269,7 +269,7 @@ class GPT(nn.Module):
             n_head=hf["n_head"],
             n_embd=hf["n_embd"],
             dropout=hf.get("resid_pdrop", 0.0),
-            activation="gelu" if act == "gelu" else "gelu_new",
+            activation=act,
             layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5),
             **overrides,
         )
@@ -281,7 +281,9 @@ class GPT(nn.Module):
             for k, v in sd.items()
             if not k.endswith((".attn.bias", ".attn.masked_bias"))
         }
-        sd.pop("lm_head.weight", None)  # tied to wte
+        head = sd.pop("lm_head.weight", None)  # tied to wte: HF writes it once, or twice when asked
+        if head is not None and not torch.equal(head, sd.get("transformer.wte.weight", head)):
+            raise CheckpointError(f"{path}: lm_head.weight differs from wte.weight; this GPT ties them")
         ours = model.state_dict()
         missing = set(ours) - set(sd) - {"lm_head.weight"}
         unexpected = set(sd) - set(ours)
@@ -301,6 +303,31 @@ class GPT(nn.Module):
 
     def save(self, path: str | Path, step: int = 0) -> None:
         save_weights(self, path, step)
+
+
+# HF activation_function -> ours: "gelu_pytorch_tanh" is the same tanh approximation as "gelu_new"
+_HF_ACTIVATIONS = {"gelu_new": "gelu_new", "gelu_pytorch_tanh": "gelu_new", "gelu": "gelu"}
+
+
+def _refuse_unsupported(path: Path, hf: dict) -> str:
+    """Our activation for an HF GPT-2 config; a CheckpointError for any option this GPT cannot reproduce
+    (loading it anyway would give other logits without a word)."""
+    act = hf.get("activation_function", "gelu_new")
+    if act not in _HF_ACTIVATIONS:
+        raise CheckpointError(
+            f"{path}: activation_function={act!r} is not supported; this GPT has {sorted(_HF_ACTIVATIONS)}"
+        )
+    flags = {  # option -> the value this GPT computes (HF's default)
+        "scale_attn_weights": True,
+        "scale_attn_by_inverse_layer_idx": False,
+        "reorder_and_upcast_attn": False,
+        "add_cross_attention": False,
+        "tie_word_embeddings": True,
+    }
+    for name, ours in flags.items():
+        if hf.get(name, ours) != ours:
+            raise CheckpointError(f"{path}: {name}={hf[name]} is not supported; this GPT computes {ours}")
+    return _HF_ACTIVATIONS[act]
 
 
 __all__ = ["GPT", "GPTConfig"]

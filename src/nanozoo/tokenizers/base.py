@@ -143,7 +143,9 @@ class Tokenizer:
 
     @property
     def vocab_size(self) -> int:
-        return len(self.vocab)
+        """The size of an embedding table for these ids: the largest id + 1 (as tiktoken's n_vocab). More
+        than the number of tokens when ids are skipped (cl100k has none at 100261..100275)."""
+        return max(self.vocab) + 1
 
     def register_special_tokens(self, special_tokens: dict[str, int]) -> None:
         """Add special tokens (`{"<|endoftext|>": 100257}`); their ids must be free."""
