@@ -1,10 +1,12 @@
-"""`nanozoo sweep`: the grid, parallel runs, the sorted table, histograms, and skipping finished runs."""
+"""`nanozoo sweep`: the grid, parallel runs, the sorted table, the picture, and skipping finished runs."""
 
 import json
 
 import pytest
+from matplotlib.collections import PathCollection
 
 from nanozoo.cli import main
+from nanozoo.core import plots
 from nanozoo.experiments import sweep
 
 FAST = [
@@ -28,12 +30,28 @@ def test_parse_grid_and_combinations():
         sweep.parse_grid(["train.lr"])
 
 
+def test_strip_plot_shows_every_run_at_its_value():
+    losses = {("16", "3e-3"): 2.45, ("16", "1e-3"): 2.61, ("32", "1e-3"): 2.55, ("32", "3e-3"): 2.38}
+    rows = [{"model.n_embd": e, "train.lr": lr, "val_loss": v} for (e, lr), v in losses.items()]
+    rows.append({"model.n_embd": "32", "train.lr": "1e-2", "val_loss": float("nan")})  # diverged
+    fig = sweep.strip_plot(rows, ["model.n_embd", "train.lr"], "val_loss")
+    a, b = fig.axes
+    assert (a.get_xlabel(), b.get_xlabel(), a.get_ylabel()) == ("model.n_embd", "train.lr", "val loss")
+    assert [t.get_text() for t in b.get_xticklabels()] == ["1e-3", "3e-3", "1e-2\n(1 not finite)"]  # numeric
+    scatters = [c for c in b.collections if isinstance(c, PathCollection)]  # the dots, and the star
+    points = sorted((round(x), y) for c in scatters for x, y in c.get_offsets().tolist())
+    assert points == [(0, 2.55), (0, 2.61), (1, 2.38), (1, 2.38), (1, 2.45)]  # the best twice: dot and star
+    assert "best 2.3800 at model.n_embd=32, train.lr=3e-3" in fig.get_suptitle()
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["one run", "mean of the value", "best run"]
+    plots.plt.close(fig)
+
+
 def test_sweep_runs_sorts_and_skips_finished(tmp_path):
     grid = {"train.lr": ["0.001", "0.3"]}
     rows = sweep.run_sweep("names-bigram", grid, tmp_path, jobs=2, overrides=FAST)
     assert [r["train.lr"] for r in rows] == ["0.3", "0.001"]  # 30 steps: the larger lr learns more
     assert rows[0]["val_loss"] < rows[1]["val_loss"]
-    assert (tmp_path / "hist.png").stat().st_size > 0
+    assert (tmp_path / sweep.PLOT).stat().st_size > 10_000
     table = (tmp_path / "results.md").read_text().splitlines()
     assert table[2].startswith("| 1 | 0.3 |")
     assert len(json.loads((tmp_path / "results.json").read_text())) == 2

@@ -25,7 +25,7 @@ def sweep(
     seed: int = typer.Option(0, help="seed for --random"),
     data_dir: Path = typer.Option(None, help="look for data files here first"),
 ) -> None:
-    """Train every combination of the grid; print and write a table sorted by val loss, and histograms."""
+    """Train every combination of the grid; print and write a table sorted by val loss, and a picture."""
     if not grid:
         raise ValueError("give at least one --grid section.key=v1,v2,...")
     out = out or Path("runs") / "sweeps" / experiment
@@ -40,4 +40,4 @@ def sweep(
         data_dir=data_dir,
     )
     print((out / "results.md").read_text(), end="")
-    print(f"{len(rows)} runs; table {out / 'results.md'}, histograms {out / 'hist.png'}")
+    print(f"{len(rows)} runs; table {out / 'results.md'}, picture {out / sweep_lib.PLOT}")

@@ -2,7 +2,7 @@
 
 `run_sweep("names-mlp", {"model.n_embd": ["16", "32"], "train.lr": ["1e-3", "3e-3"]}, out_dir, jobs=2)`
 trains every combination into `out_dir/<combination>/`, then writes `results.md` / `results.json` (sorted by
-val loss) and `hist.png` (val loss per value of each hyperparameter). A finished combination leaves a
+val loss) and `sweep.png` (val loss per value of each hyperparameter). A finished combination leaves a
 `result.json`; running the sweep again skips it, and resumes an interrupted one from its checkpoint, so a
 sweep stopped with Ctrl-C continues where it stopped.
 """
@@ -25,6 +25,7 @@ from nanozoo.core.runlog import read_config, read_metrics
 
 log = logging.getLogger(__name__)
 RESULT = "result.json"
+PLOT = "sweep.png"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ def collect(out: Path, combos: list[dict[str, str]], metric: str) -> list[dict[s
 
 
 def write_report(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str) -> None:
-    """results.md (a table, best first), results.json, and hist.png (metric per value of each key)."""
+    """results.md (a table, best first), results.json, and sweep.png (metric per value of each key)."""
     head = ["rank", *keys, metric, "run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(rows, 1):
@@ -209,29 +210,71 @@ def write_report(out: Path, rows: list[dict[str, Any]], keys: list[str], metric:
     atomic_write(out / "results.md", "\n".join(lines) + "\n")
     atomic_write(out / "results.json", json.dumps(rows, indent=2))
     if rows and keys:
-        histograms(rows, keys, metric, out / "hist.png")
+        from nanozoo.core import plots
+
+        plots.save(strip_plot(rows, keys, metric), out / PLOT)
 
 
-def histograms(rows: list[dict[str, Any]], keys: list[str], metric: str, path: Path) -> Path:
+def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
+    """One panel per swept key: every run is a dot at its value of the key (x) and its `metric` (y), the
+    value's mean a bar, the best run a star; a diverged run is counted under its value. A few runs read
+    better as dots than as a histogram of counts."""
     from nanozoo.core import plots
 
-    fig, axes = plots.plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
-    finite = [r[metric] for r in rows if math.isfinite(r[metric])]
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    bins = [lo + (hi - lo + 1e-9) * i / 12 for i in range(13)]
+    fig, axes = plots.plt.subplots(
+        1, len(keys), figsize=(2.5 + 3.5 * len(keys), 3.6), squeeze=False, sharey=True, layout="constrained"
+    )
+    finite = [r for r in rows if math.isfinite(r[metric])]
+    best = min(finite, key=lambda r: r[metric]) if finite else None
     for ax, key in zip(axes[0], keys, strict=True):
-        for value in dict.fromkeys(r[key] for r in rows):
-            ax.hist(
-                [r[metric] for r in rows if r[key] == value and math.isfinite(r[metric])],
-                bins=bins,
-                alpha=0.5,
-                label=f"{value}",
-            )
-        ax.set_title(key)
-        ax.set_xlabel(metric)
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("runs")
-    return plots.save(fig, path)
+        values = _sorted_values({r[key] for r in rows})
+        labels = []
+        for x, value in enumerate(values):
+            runs = [r for r in finite if r[key] == value]
+            n_bad = sum(1 for r in rows if r[key] == value) - len(runs)
+            labels.append(value + (f"\n({n_bad} not finite)" if n_bad else ""))
+            if not runs:
+                continue
+            # side by side, so that equal losses do not hide each other
+            xs = [x + 0.25 * (i - (len(runs) - 1) / 2) / max(1, len(runs) - 1) for i in range(len(runs))]
+            ax.scatter(xs, [r[metric] for r in runs], s=30, color="C0", zorder=2)
+            ax.hlines(sum(r[metric] for r in runs) / len(runs), x - 0.2, x + 0.2, color="C1", lw=2, zorder=1)
+            if best in runs:
+                ax.scatter(xs[runs.index(best)], best[metric], marker="*", s=220, color="C3", zorder=3)
+        ax.set_xticks(range(len(values)), labels)
+        ax.set_xlim(-0.5, len(values) - 0.5)
+        ax.set_xlabel(key)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(metric.replace("_", " "))
+    handles = [
+        plots.plt.Line2D([], [], ls="", marker="o", color="C0", label="one run"),
+        plots.plt.Line2D([], [], color="C1", lw=2, label="mean of the value"),
+        plots.plt.Line2D([], [], ls="", marker="*", ms=12, color="C3", label="best run"),
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    title = f"{metric.replace('_', ' ')} of {len(rows)} runs"
+    if best is not None:
+        title += f"; best {best[metric]:.4f} at " + ", ".join(f"{k}={best[k]}" for k in keys)
+    fig.suptitle(title, fontsize=10)
+    return fig
 
 
-__all__ = ["collect", "combinations", "combo_id", "parse_grid", "run_one", "run_sweep", "write_report"]
+def _sorted_values(values: set[str]) -> list[str]:
+    """Numbers in numeric order ("1e-3" < "3e-3" < "0.01"), anything else alphabetically."""
+    try:
+        return sorted(values, key=float)
+    except ValueError:
+        return sorted(values)
+
+
+__all__ = [
+    "PLOT",
+    "collect",
+    "combinations",
+    "combo_id",
+    "parse_grid",
+    "run_one",
+    "run_sweep",
+    "strip_plot",
+    "write_report",
+]
