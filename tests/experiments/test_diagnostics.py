@@ -1,5 +1,7 @@
 """The lecture diagnostics: saturation with a bad init and none with Kaiming's, and residual gradients."""
 
+from pathlib import Path
+
 import pytest
 
 from nanozoo.experiments.diagnostics import init_diagnostics, residual_diagnostics
@@ -30,11 +32,28 @@ def test_update_ratio_is_near_1e_minus_3_with_kaiming(stats):
     assert max(bad) - min(bad) > 3 * (max(ud) - min(ud))  # bad init: layers learn at very different rates
 
 
-def test_pictures_are_written(tmp_path):
+def test_pictures_are_written_with_labels_and_legends_beside(tmp_path, monkeypatch):
+    from nanozoo.core import plots
+
+    figures, save = {}, plots.save
+
+    def keep(fig, path):  # look at each figure as it is saved
+        figures[Path(path).name] = fig
+        fig.canvas.draw()  # lay out: the legends' and axes' boxes are final
+        return save(fig, path)
+
+    monkeypatch.setattr(plots, "save", keep)
     init_diagnostics("bad", n_layer=2, n_hidden=16, steps=5, out_dir=tmp_path)
     residual_diagnostics(n_layer=4, n_hidden=8, steps=3, out_dir=tmp_path)
-    for name in ("activations.png", "gradients.png", "update_ratio.png", "residual.png"):
+    assert sorted(figures) == ["activations.png", "gradients.png", "residual.png", "update_ratio.png"]
+    for name, fig in figures.items():
         assert (tmp_path / name).stat().st_size > 1000
+        for ax in fig.axes:
+            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), name
+        legends = [leg for leg in [*fig.legends, *(ax.get_legend() for ax in fig.axes)] if leg]
+        assert len(legends) == 1, name
+        right = max(ax.get_window_extent().x1 for ax in fig.axes)
+        assert legends[0].get_window_extent().x0 >= right, f"{name}: the legend covers the axes"
 
 
 def test_residual_keeps_gradients_at_the_first_layer():

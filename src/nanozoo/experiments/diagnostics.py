@@ -173,7 +173,12 @@ def _hist_lines(
         counts = torch.histc(t.float(), bins=60, min=a, max=b)
         centres = torch.linspace(a, b, 61)[:-1] + (b - a) / 120
         ax.plot(centres.tolist(), (counts / counts.sum()).tolist(), label=label)
-    ax.legend(fontsize=7)
+    ax.set_ylabel("fraction of values per bin")
+
+
+def _legend_beside(ax, **kw) -> None:
+    """The legend right of the axes, where it covers no curve (saving with a tight box keeps it)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8, **kw)
 
 
 def _pictures(out: Path, hists, ratios, stats, title: str, when: str = "at init") -> None:
@@ -190,7 +195,9 @@ def _pictures(out: Path, hists, ratios, stats, title: str, when: str = "at init"
         -1.0,
         1.0,
     )
+    ax.set_xlabel(f"tanh output (saturated: |t| > {SATURATED})")
     ax.set_title(f"tanh activations {when} ({title})")
+    _legend_beside(ax)
     plots.save(fig, out / "activations.png")
     fig, ax = plt.subplots(figsize=(8, 3))
     _hist_lines(
@@ -198,16 +205,18 @@ def _pictures(out: Path, hists, ratios, stats, title: str, when: str = "at init"
         [h[1] for h in hists],
         [f"layer {i + 1}: grad std {s:.1e}" for i, s in enumerate(stats["grad_std"])],
     )
+    ax.set_xlabel("gradient of the loss with respect to the tanh output")
     ax.set_title(f"gradients of the tanh outputs {when} ({title})")
+    _legend_beside(ax)
     plots.save(fig, out / "gradients.png")
     fig, ax = plt.subplots(figsize=(8, 3))
     for j in range(len(ratios[0])):
         ax.plot([r[j] for r in ratios], label=f"layer {j + 1} weight")
-    ax.axhline(-3, color="k", ls="--", lw=1, label="1e-3")
+    ax.axhline(-3, color="k", ls="--", lw=1, label="-3: the lecture's\nrule of thumb")
     ax.set_xlabel("step")
-    ax.set_ylabel("log10 update / data")
+    ax.set_ylabel("log10 std(update) / std(W)")
     ax.set_title(f"update-to-data ratio ({title})")
-    ax.legend(fontsize=7)
+    _legend_beside(ax)
     plots.save(fig, out / "update_ratio.png")
 
 
@@ -263,19 +272,18 @@ def residual_diagnostics(
 
 def _residual_picture(out: Path, res: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    fig, (a, b) = plots.plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a, b) = plots.plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
     for key, r in res.items():
         n = len(r["grad_norm_per_layer"])
-        a.semilogy(range(1, n + 1), r["grad_norm_per_layer"], marker="o", ms=3, label=key)
-        b.semilogy(r["first_layer_grad_norm"], label=f"{key} (final loss {r['last_loss']:.2f})")
+        a.semilogy(range(1, n + 1), r["grad_norm_per_layer"], marker="o", ms=3)
+        b.semilogy(r["first_layer_grad_norm"], label=f"{key}\n(final loss {r['last_loss']:.2f})")
     a.set_xlabel("layer")
     a.set_ylabel("weight gradient norm at init")
     a.set_title(f"{n}-layer tanh MLP: gradient per layer")
     b.set_xlabel("SGD step")
     b.set_ylabel("layer 1 gradient norm")
     b.set_title("first layer during training")
-    a.legend()
-    b.legend(fontsize=8)
+    fig.legend(loc="outside right upper", fontsize=8)  # one legend: the colours mean the same in both
     plots.save(fig, out / "residual.png")
 
 
