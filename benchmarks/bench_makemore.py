@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from nanozoo.core.runlog import read_config, read_metrics
-from nanozoo.experiments import REGISTRY
+from nanozoo.experiments import get
 from nanozoo.experiments.makemore import exact_losses, load_model
 
 ORDER = [
@@ -46,7 +46,7 @@ def newest_finished(runs: Path, name: str) -> Path | None:
 
 
 def row(runs: Path, name: str) -> str:
-    ref = REGISTRY[name].reference
+    ref = get(name).reference
     if ref is not None and ref.source.startswith("no published figure"):
         ref = None  # the reference is our own measurement: nothing to compare with
     published = f"{ref.metric} {ref.value:g}" if ref else "-"

@@ -14,6 +14,7 @@ Two views of a split, as tensors:
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 
@@ -119,6 +120,23 @@ def random_rows(X: torch.Tensor, Y: torch.Tensor, batch_size: int, gen: torch.Ge
     return X[ix], Y[ix]
 
 
+@functools.lru_cache(maxsize=8)
+def split_tensors(data_dir: str | None, seed: int, layout: str, block_size: int):
+    """(vocab, word splits, {split: (X, Y)}) in a model family's layout: "window" (context windows of
+    `block_size`) or "sequence" (padded to `block_size`). Cached and read-only: building the windows is a
+    Python loop over 228k characters, and several models and the diagnostics read the same ones."""
+    if layout not in ("window", "sequence"):
+        raise ValueError(f"layout={layout!r} must be 'window' or 'sequence'")
+    words = load_names(data_dir)
+    vocab = CharVocab.from_words(words)
+    splits = split_names(words, seed)
+    if layout == "window":
+        tensors = {s: context_windows(w, vocab, block_size) for s, w in splits.items()}
+    else:
+        tensors = {s: padded_sequences(w, vocab, block_size - 1) for s, w in splits.items()}
+    return vocab, splits, tensors
+
+
 __all__ = [
     "START",
     "CharVocab",
@@ -127,4 +145,5 @@ __all__ = [
     "padded_sequences",
     "random_rows",
     "split_names",
+    "split_tensors",
 ]

@@ -1,8 +1,23 @@
-"""Language-modelling data: a token stream split into train/val, and random windows of it as batches."""
+"""Language-modelling data: a character corpus, a token stream split into train/val, random windows of it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+
+from nanozoo.data.catalogue import read_text
+
+
+def char_corpus(
+    dataset: str, val_fraction: float, data_dir: str | Path | None = None
+) -> tuple[list[str], dict[str, torch.Tensor]]:
+    """A text data set as its sorted alphabet (a character's id is its index; `CharTokenizer(chars)`) and
+    its train/val id streams (nanoGPT's shakespeare_char split)."""
+    text = read_text(dataset, data_dir=data_dir)
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    return chars, split_stream([stoi[c] for c in text], val_fraction)
 
 
 def split_stream(ids: list[int] | torch.Tensor, val_fraction: float) -> dict[str, torch.Tensor]:

@@ -1,12 +1,7 @@
-"""Named, runnable experiments. Importing this package registers every experiment module listed below."""
+"""Named, runnable experiments: one table per track (`tables/`, plain data), the tracks' code beside it, the
+plumbing tracks share (`lm`, `loops`), and the runner. Importing this package imports neither torch nor a
+model: a track's module is imported the first time one of its experiments is used."""
 
-import importlib
+from nanozoo.experiments.registry import Experiment, ExperimentError, Reference, SampleOptions, get, registry
 
-from nanozoo.experiments.registry import REGISTRY, Experiment, Reference, SampleOptions, get, register
-
-# One module per family; each registers its experiments on import.
-_MODULES = ["shakespeare", "makemore", "next_char", "basics"]
-for _m in _MODULES:
-    importlib.import_module(f"nanozoo.experiments.{_m}")
-
-__all__ = ["REGISTRY", "Experiment", "Reference", "SampleOptions", "get", "register"]
+__all__ = ["Experiment", "ExperimentError", "Reference", "SampleOptions", "get", "registry"]

@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from nanozoo.core import plots
-from nanozoo.data.names import random_rows
-from nanozoo.experiments.makemore import split_tensors
+from nanozoo.data.names import random_rows, split_tensors
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
 
 SATURATED = 0.97  # |tanh| above this passes almost no gradient: 1 - t^2 < 0.06

@@ -13,8 +13,6 @@ models (RNN/GRU/LSTM, BoW, transformer) read a padded name and predict every nex
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,27 +23,28 @@ import torch
 from torch import nn
 
 from nanozoo.core.atomic import atomic_write
-from nanozoo.core.checkpoint import load_weights, save_tensors
+from nanozoo.core.checkpoint import save_tensors
 from nanozoo.core.config import TrainConfig
 from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
-from nanozoo.data.names import (
-    CharVocab,
-    context_windows,
-    load_names,
-    padded_sequences,
-    random_rows,
-    split_names,
+from nanozoo.data.names import CharVocab, context_windows, load_names, random_rows, split_names, split_tensors
+from nanozoo.experiments.lm import (
+    build,
+    generator,
+    load_tokenizer,
+    next_tokens,
+    reads_window,
+    save_vocab,
+    split_loss,
 )
-from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
-from nanozoo.models.backprop import BackpropConfig, ManualMLP
-from nanozoo.models.bigram import Bigram, BigramConfig, BigramCounts
-from nanozoo.models.bow import BoW, BoWConfig
-from nanozoo.models.gpt import GPT, GPTConfig
-from nanozoo.models.mlp_lm import MLPLM, MLPConfig
-from nanozoo.models.rnn import RNNLM, RNNConfig
-from nanozoo.models.sampling import sample_next
-from nanozoo.models.wavenet import WaveNet, WaveNetConfig
+from nanozoo.experiments.registry import SampleOptions, load_model, load_run
+from nanozoo.models.backprop import BackpropConfig
+from nanozoo.models.bigram import BigramConfig, BigramCounts
+from nanozoo.models.bow import BoWConfig
+from nanozoo.models.gpt import GPTConfig
+from nanozoo.models.mlp_lm import MLPConfig
+from nanozoo.models.rnn import RNNConfig
+from nanozoo.models.wavenet import WaveNetConfig
 
 SPLITS = ("train", "val", "test")
 
@@ -56,16 +55,6 @@ class NamesData:
     sample_num: int = 20  # names in samples.txt
 
 
-# model config type -> (model class, "window" | "sequence")
-MODELS: dict[type, tuple[type[nn.Module], str]] = {
-    BigramConfig: (Bigram, "window"),
-    MLPConfig: (MLPLM, "window"),
-    BackpropConfig: (ManualMLP, "window"),
-    WaveNetConfig: (WaveNet, "window"),
-    RNNConfig: (RNNLM, "sequence"),
-    BoWConfig: (BoW, "sequence"),
-    GPTConfig: (GPT, "sequence"),
-}
 _CONFIG_CLASSES: dict[type, type] = {}
 
 
@@ -91,37 +80,12 @@ def names_tensors(
     cfg: Any, data_dir: Path | None
 ) -> tuple[CharVocab, dict[str, list[str]], dict[str, tuple]]:
     """Vocabulary, the word splits, and (X, Y) per split in the layout the model family reads."""
-    _, kind = MODELS[type(cfg.model)]
-    return split_tensors(str(data_dir) if data_dir else None, cfg.data.split_seed, kind, cfg.model.block_size)
+    layout = "window" if reads_window(cfg.model) else "sequence"
+    return split_tensors(
+        str(data_dir) if data_dir else None, cfg.data.split_seed, layout, cfg.model.block_size
+    )
 
 
-@functools.lru_cache(maxsize=8)
-def split_tensors(data_dir: str | None, seed: int, kind: str, T: int):
-    """Cached: building the windows is a Python loop over 228k characters (read-only tensors)."""
-    words = load_names(data_dir)
-    vocab = CharVocab.from_words(words)
-    splits = split_names(words, seed)
-    if kind == "window":
-        tensors = {s: context_windows(w, vocab, T) for s, w in splits.items()}
-    else:
-        tensors = {s: padded_sequences(w, vocab, T - 1) for s, w in splits.items()}
-    return vocab, splits, tensors
-
-
-@torch.no_grad()
-def split_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, chunk: int = 4096) -> float:
-    """Mean cross-entropy over every (non-padding) target of a split, in chunks."""
-    device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for i in range(0, len(X), chunk):
-        x, y = X[i : i + chunk].to(device), Y[i : i + chunk].to(device)
-        n = int((y != -1).sum())
-        total += model(x, y)[1].item() * n
-        count += n
-    return total / count
-
-
-@torch.no_grad()
 def generate_names(
     model: nn.Module,
     vocab: CharVocab,
@@ -132,28 +96,15 @@ def generate_names(
     top_k: int | None = None,
 ) -> list[str]:
     """n names sampled character by character until '.', all in one batch."""
-    _, kind = MODELS[type(model.config)]
-    T = model.config.block_size
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    start = [0] * T if kind == "window" else [0]
-    ctx = torch.tensor([start + vocab.encode(prompt)] * n, device=device)  # (n, L)
-    max_new = 30 if kind == "window" else T - 1 - len(prompt)
-    done = torch.zeros(n, dtype=torch.bool, device=device)
-    for _ in range(max(max_new, 0)):
-        logits = model(ctx[:, -T:])[0]  # (n, V) or (n, L, V)
-        logits = logits if logits.dim() == 2 else logits[:, -1, :]
-        nxt = sample_next(logits, temperature, top_k, None, generator)  # (n,)
-        ctx = torch.cat([ctx, nxt[:, None]], dim=1)
-        done |= nxt == 0
-        if done.all():
-            break
-    model.train(was_training)
-    out = []
-    for row in ctx[:, len(start) :].tolist():
-        out.append(vocab.decode(row[: row.index(0)] if 0 in row else row))
-    return out
+    window, T = reads_window(model.config), model.config.block_size
+    start = [0] * T if window else [0]
+    ctx = torch.tensor([start + vocab.encode(prompt)] * n, device=next(model.parameters()).device)  # (n, L)
+    max_new = 30 if window else T - 1 - len(prompt)
+    new = list(
+        next_tokens(model, ctx, max_new, stop=0, temperature=temperature, top_k=top_k, generator=generator)
+    )
+    rows = torch.cat([ctx, *(t[:, None] for t in new)], dim=1)[:, len(start) :].tolist()
+    return [vocab.decode(row[: row.index(0)] if 0 in row else row) for row in rows]
 
 
 def mark_names(names: list[str], train: set[str] | None) -> str:
@@ -170,8 +121,7 @@ def mark_names(names: list[str], train: set[str] | None) -> str:
 def setup(cfg: Any, data_dir: Path | None) -> Task:
     vocab, _, tensors = names_tensors(cfg, data_dir)
     cfg.model.vocab_size = len(vocab)
-    model_cls, _ = MODELS[type(cfg.model)]
-    model = model_cls(cfg.model)
+    model = build(cfg)
 
     def sample(m: nn.Module) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)
@@ -182,23 +132,9 @@ def setup(cfg: Any, data_dir: Path | None) -> Task:
         get_batch=lambda split, B, gen: random_rows(*tensors[split], B, gen),
         evaluate=lambda m: {"val_loss": split_loss(m, *tensors["val"])},  # exact, replaces the estimate
         sample=sample,
-        save=lambda run_dir: atomic_write(run_dir / "vocab.json", json.dumps({"itos": vocab.itos})),
+        save=lambda run_dir: save_vocab(vocab, run_dir),
         final_splits=("test",),
     )
-
-
-def _load_vocab(run_dir: Path) -> CharVocab:
-    return CharVocab(json.loads((run_dir / "vocab.json").read_text())["itos"])
-
-
-def load_model(run_dir: str | Path) -> tuple[nn.Module, Any]:
-    """The trained model of a run folder, in eval mode, and its config."""
-    from nanozoo.experiments.runner import load_run_config
-
-    _, cfg = load_run_config(run_dir)
-    model = MODELS[type(cfg.model)][0](cfg.model)
-    load_weights(model, Path(run_dir) / "model.safetensors")
-    return model.eval(), cfg
 
 
 def exact_losses(run_dir: str | Path, data_dir: Path | None = None) -> dict[str, float]:
@@ -211,9 +147,9 @@ def exact_losses(run_dir: str | Path, data_dir: Path | None = None) -> dict[str,
 def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
     """`nanozoo sample RUN --num 20 [--exclude-train]`: one name per line (the prompt starts each name)."""
     model, cfg = load_model(run_dir)
-    gen = torch.Generator().manual_seed(opts.seed) if opts.seed is not None else None
+    gen = generator(opts.seed)
     names = generate_names(
-        model, _load_vocab(run_dir), opts.num, gen, opts.prompt, opts.temperature, opts.top_k
+        model, load_tokenizer(run_dir), opts.num, gen, opts.prompt, opts.temperature, opts.top_k
     )
     train = set(split_names(load_names(), cfg.data.split_seed)["train"]) if opts.exclude_train else None
     yield mark_names(names, train).rstrip("\n")
@@ -236,7 +172,7 @@ def count_bigram(cfg: Any, run_dir: Path, data_dir: Path | None) -> dict[str, fl
     metrics["all_loss"] = BigramCounts(len(vocab), cfg.model.smoothing).fit(X[:, 0], Y).nll(X[:, 0], Y)
     MetricsLog(run_dir).write(0, time.time() - t0, **metrics)
     save_tensors({"counts": model.counts}, run_dir / "counts.safetensors")
-    atomic_write(run_dir / "vocab.json", json.dumps({"itos": vocab.itos}))
+    save_vocab(vocab, run_dir)
     g = torch.Generator().manual_seed(0)
     atomic_write(
         run_dir / "samples.txt",
@@ -248,13 +184,11 @@ def count_bigram(cfg: Any, run_dir: Path, data_dir: Path | None) -> dict[str, fl
 def sample_counts(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
     from safetensors.torch import load_file
 
-    from nanozoo.experiments.runner import load_run_config
-
-    _, cfg = load_run_config(run_dir)
+    _, cfg = load_run(run_dir)
     model = BigramCounts(1, cfg.model.smoothing)
     model.counts = load_file(str(run_dir / "counts.safetensors"))["counts"]
-    vocab = _load_vocab(run_dir)
-    gen = torch.Generator().manual_seed(opts.seed) if opts.seed is not None else None
+    vocab = load_tokenizer(run_dir)
+    gen = generator(opts.seed)
     names = [vocab.decode(s) for s in model.sample(opts.num, gen)]
     train = set(split_names(load_names(), cfg.data.split_seed)["train"]) if opts.exclude_train else None
     yield mark_names(names, train).rstrip("\n")
@@ -282,146 +216,49 @@ def _cfg(model: Any, **train: Any):
     return make
 
 
-_LECTURES = "Zero to Hero lecture notebook"
-_EXPERIMENTS = [
-    (
-        "names-bigram",
-        "neural bigram: one 27x27 weight matrix, the counts' NLL by gradient descent",
-        _cfg(
-            BigramConfig(),
-            max_iters=1000,
-            batch_size=4096,
-            lr=0.3,
-            min_lr=0.03,
-            warmup_iters=0,
-            weight_decay=0.0,
-            eval_interval=250,
-            eval_iters=5,
-            log_interval=50,
-        ),
-        Reference("val_loss", 2.48, f"{_LECTURES} makemore part 1 (~2.48, whole set)"),
-    ),
-    (
-        "names-mlp",
-        "Bengio 2003 MLP: context 3, embedding 10, hidden 200 (11,897 params)",
-        _cfg(
-            MLPConfig(),
-            max_iters=40000,
-            batch_size=256,
-            lr=1e-2,
-            min_lr=5e-4,
-        ),
-        Reference("val_loss", 2.1701, f"{_LECTURES} makemore part 3 (dev, before the init fixes)"),
-    ),
-    (
-        "names-mlp-bn",
-        "the MLP with a hand-written BatchNorm (context 3, embedding 10, hidden 200)",
-        _cfg(
-            MLPConfig(batchnorm=True),
-            max_iters=80000,
-            batch_size=256,
-            lr=1e-2,
-            min_lr=5e-4,
-        ),
-        Reference("val_loss", 2.1048, f"{_LECTURES} makemore part 3 (dev, with BatchNorm)"),
-    ),
-    (
-        "names-backprop",
-        "MLP + BatchNorm trained by a hand-written backward pass (hidden 200, 12,297 params)",
-        _cfg(
-            BackpropConfig(),
-            max_iters=80000,
-            batch_size=256,
-            lr=1e-2,
-            min_lr=5e-4,
-        ),
-        Reference("val_loss", 2.1099, f"{_LECTURES} makemore part 4 (val)"),
-    ),
-    (
-        "names-wavenet",
-        "WaveNet-style hierarchical MLP: context 8, embedding 24, hidden 128 (76,579 params)",
-        _cfg(
-            WaveNetConfig(),
-            max_iters=40000,
-            batch_size=128,
-            lr=5e-3,
-            min_lr=2e-4,
-        ),
-        Reference("val_loss", 1.9937, f"{_LECTURES} makemore part 5 (val)"),
-    ),
-]
+# The default config of each experiment (its table: experiments/tables/makemore.py)
+
+bigram = _cfg(
+    BigramConfig(),
+    max_iters=1000,
+    batch_size=4096,
+    lr=0.3,
+    min_lr=0.03,
+    warmup_iters=0,
+    weight_decay=0.0,
+    eval_interval=250,
+    eval_iters=5,
+    log_interval=50,
+)
+mlp = _cfg(MLPConfig(), max_iters=40000, batch_size=256, lr=1e-2, min_lr=5e-4)
+mlp_bn = _cfg(MLPConfig(batchnorm=True), max_iters=80000, batch_size=256, lr=1e-2, min_lr=5e-4)
+backprop = _cfg(BackpropConfig(), max_iters=80000, batch_size=256, lr=1e-2, min_lr=5e-4)
+wavenet = _cfg(WaveNetConfig(), max_iters=40000, batch_size=128, lr=5e-3, min_lr=2e-4)
 
 
-def _measured(val: float) -> Reference:
-    """No published figure: our own measured val loss (benchmarks/RESULTS.md) is the reference."""
-    return Reference("val_loss", val, "no published figure; measured here 2026-11-23 (benchmarks/RESULTS.md)")
-
-
-_SEQUENCE = [
-    (
-        "names-rnn",
-        "RNN (cell from scratch), makemore's sizes 64/64",
-        RNNConfig(cell="rnn"),
-        _measured(2.0553),
-    ),
-    (
-        "names-gru",
-        "GRU (cell from scratch), makemore's sizes 64/64",
-        RNNConfig(cell="gru"),
-        _measured(2.0124),
-    ),
-    (
-        "names-lstm",
-        "LSTM (cell from scratch), makemore's sizes 64/64",
-        RNNConfig(cell="lstm"),
-        _measured(1.9971),
-    ),
-    (
-        "names-bow",
-        "bag of words: causal averaging + MLP block, makemore's sizes 64/64",
-        BoWConfig(),
-        _measured(2.1495),
-    ),
-    (
-        "names-transformer",
-        "makemore's default transformer (4 layers, 4 heads, 64 wide) = our GPT",
-        GPTConfig(vocab_size=27, block_size=16, n_layer=4, n_head=4, n_embd=64, dropout=0.1),
-        Reference(
-            "test_loss", 1.92, "karpathy/makemore README (default transformer, its 1,000-name test split)"
-        ),
-    ),
-]
-
-for _name, _summary, _make, _ref in _EXPERIMENTS:
-    register(
-        Experiment(name=_name, summary=_summary, config=_make, setup=setup, sample=sample_run, reference=_ref)
-    )
-for _name, _summary, _model, _ref in _SEQUENCE:
-    _make = _cfg(
-        _model,
-        max_iters=20000 if isinstance(_model, GPTConfig) else 10000,
+def _sequence(model: Any):
+    """The sequence models' shared train section."""
+    return _cfg(
+        model,
+        max_iters=20000 if isinstance(model, GPTConfig) else 10000,
         batch_size=64,
         lr=3e-3,
         min_lr=1e-4,
         warmup_iters=200,
         # NOTE: the transformer overfits our 80% split (val 1.998 at train 1.78 with 0.01 and no dropout)
-        weight_decay=0.1 if isinstance(_model, GPTConfig) else 0.01,
+        weight_decay=0.1 if isinstance(model, GPTConfig) else 0.01,
         eval_interval=1000,
         eval_iters=20,
         log_interval=100,
     )
-    register(
-        Experiment(name=_name, summary=_summary, config=_make, setup=setup, sample=sample_run, reference=_ref)
-    )
-register(
-    Experiment(
-        name="names-bigram-count",
-        summary="bigram by counting with add-k smoothing (no training loop)",
-        config=lambda: config_class(BigramConfig, train=False)(),
-        run=count_bigram,
-        sample=sample_counts,
-        reference=Reference(
-            "all_loss", 2.4765, f"{_LECTURES} makemore part 1 (+1 smoothing, NLL over all names)"
-        ),
-    )
-)
+
+
+rnn = _sequence(RNNConfig(cell="rnn"))
+gru = _sequence(RNNConfig(cell="gru"))
+lstm = _sequence(RNNConfig(cell="lstm"))
+bow = _sequence(BoWConfig())
+transformer = _sequence(GPTConfig(vocab_size=27, block_size=16, n_layer=4, n_head=4, n_embd=64, dropout=0.1))
+
+
+def bigram_count() -> Any:
+    return config_class(BigramConfig, train=False)()

@@ -21,7 +21,6 @@ a full window before it; the trainer's sampled `val_loss` estimate is replaced b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,18 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nanozoo.core.checkpoint import load_weights
-from nanozoo.core.config import TrainConfig
+from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.task import Task
 from nanozoo.data.text import random_windows
-from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
-from nanozoo.experiments.shakespeare import TextData, char_corpus
-from nanozoo.models.mlp_lm import MLPLM, MLPConfig
-from nanozoo.models.sampling import sample_next
-from nanozoo.models.wavenet import WaveNet, WaveNetConfig
-from nanozoo.tokenizers.char import CharTokenizer
-
-MODELS: dict[type, type[nn.Module]] = {MLPConfig: MLPLM, WaveNetConfig: WaveNet}
+from nanozoo.experiments.lm import build, sample_chars, sample_text
+from nanozoo.experiments.shakespeare import TextData, text_corpus
+from nanozoo.models.mlp_lm import MLPConfig
+from nanozoo.models.wavenet import WaveNetConfig
 
 
 @dataclass
@@ -86,11 +80,11 @@ def stream_metrics(model: nn.Module, stream: torch.Tensor, T: int, chunk: int = 
 
 
 def setup(cfg: NextCharMLPConfig | NextCharWaveNetConfig, data_dir: Path | None) -> Task:
-    tok, splits = char_corpus(cfg.data, data_dir)
+    tok, splits = text_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = len(tok)
     T, P = cfg.model.block_size, cfg.data.predictions
     if P < 1:
-        raise ValueError(f"data.predictions={P} must be >= 1")
+        raise ConfigError(f"data.predictions={P} must be >= 1")
 
     def get_batch(split: str, B: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = random_windows(splits[split], B, T + P - 1, gen)  # (B, T + P - 1) each
@@ -98,55 +92,16 @@ def setup(cfg: NextCharMLPConfig | NextCharWaveNetConfig, data_dir: Path | None)
 
     def sample(m: nn.Module) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)
-        return "".join(generate(m, tok, "\n", cfg.data.sample_tokens, generator=g))
+        return "".join(sample_chars(m, tok, "\n", cfg.data.sample_tokens, generator=g))
 
     return Task(
-        model=MODELS[type(cfg.model)](cfg.model),
+        model=build(cfg),
         get_batch=get_batch,
         evaluate=lambda m: stream_metrics(m, splits["val"], T),
         sample=sample,
         save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
         tokens=lambda batch: batch[1].numel(),  # predictions trained, not characters read
     )
-
-
-@torch.no_grad()
-def generate(model: nn.Module, tok: CharTokenizer, prompt: str, n: int, **sampling) -> Iterator[str]:
-    """Characters one at a time after `prompt` (left-padded with newlines to a full window)."""
-    T, device = model.config.block_size, next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    ctx = tok.encode("\n" * T + prompt)[-T:]
-    try:
-        for _ in range(n):
-            logits, _ = model(torch.tensor([ctx], device=device))  # (1, V)
-            nxt = int(sample_next(logits, **sampling))
-            ctx = ctx[1:] + [nxt]
-            yield tok.decode([nxt])
-    finally:
-        model.train(was_training)
-
-
-def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
-    from nanozoo.experiments.runner import load_run_config
-
-    _, cfg = load_run_config(run_dir)
-    tok = CharTokenizer.load(run_dir / "tokenizer.json")
-    model = MODELS[type(cfg.model)](cfg.model)
-    load_weights(model, run_dir / "model.safetensors")
-    gen = torch.Generator().manual_seed(opts.seed) if opts.seed is not None else None
-    for k in range(opts.num):
-        yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
-        yield from generate(
-            model,
-            tok,
-            opts.prompt,
-            opts.max_new_tokens,
-            temperature=opts.temperature,
-            top_k=opts.top_k,
-            top_p=opts.top_p,
-            generator=gen,
-        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -170,24 +125,4 @@ def wavenet() -> NextCharWaveNetConfig:
     return NextCharWaveNetConfig(train=_train(max_iters=16000, batch_size=32, eval_interval=1000))
 
 
-_GOAL = "issue 4: about 50% from a plain MLP (goal >= 55%)"
-register(
-    Experiment(
-        name="shakespeare-mlp",
-        summary="next-character MLP on Tiny Shakespeare: context 16, 2 hidden layers of 512; reports val_acc",
-        config=mlp,
-        setup=setup,
-        sample=sample_run,
-        reference=Reference("val_acc", 0.50, _GOAL, False),
-    )
-)
-register(
-    Experiment(
-        name="shakespeare-wavenet",
-        summary="makemore's hierarchical (WaveNet) MLP, residual, context 32, on Tiny Shakespeare; val_acc",
-        config=wavenet,
-        setup=setup,
-        sample=sample_run,
-        reference=Reference("val_acc", 0.50, _GOAL, False),
-    )
-)
+__all__ = ["build", "mlp", "sample_text", "setup", "stream_metrics", "wavenet"]

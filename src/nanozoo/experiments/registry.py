@@ -1,17 +1,34 @@
 """The experiment registry: named, runnable records (model + data + config + published reference figure).
 
-Each experiment module calls `register(Experiment(...))` at import; `nanozoo.experiments` imports them all.
-A torch experiment gives `setup(cfg, data_dir) -> Task` and the trainer does the rest; a numpy/micrograd
-experiment gives `run(cfg, run_dir, data_dir) -> metrics` with its own short loop, writing the same run
-folder (config.json, metrics.jsonl, loss.png, its pictures).
+Each track's table (`experiments/tables/TRACK.py`) is plain data: a list of `Experiment`s that name their
+functions inside the track's module. Listing experiments reads only
+the tables; a track module (and with it torch and the models) is imported the first time one of its
+experiments is configured, built or run.
+
+A torch experiment's module gives `setup(cfg, data_dir) -> Task` and `build(cfg) -> nn.Module` and the
+trainer does the rest; an experiment with its own loop (numpy, micrograd) names a
+`loop(cfg, run_dir, data_dir) -> metrics` that writes the same run folder (config.json, metrics.jsonl,
+loss.png, its pictures).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import difflib
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nanozoo.core.config import from_dict
+from nanozoo.core.errors import UserError
+from nanozoo.core.runlog import read_config
+
+# The tracks, in the order `nanozoo list` shows them: nanozoo.experiments.tables.TRACK holds each table.
+TRACKS = ["shakespeare", "makemore", "next_char", "micrograd", "classic"]
+
+
+class ExperimentError(UserError, KeyError):
+    """An unknown experiment name, or a run folder of another experiment than the one asked for."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +39,7 @@ class Reference:
     value: float
     source: str  # who published it, under what conditions
     lower_is_better: bool = True
+    note: str = ""  # our own remark (why this figure, what we aim for); `nanozoo list --wide` shows it
 
 
 @dataclass
@@ -36,40 +54,103 @@ class SampleOptions:
     exclude_train: bool = False  # makemore: mark samples that are in the training set
 
 
-@dataclass
+@dataclass(frozen=True)
 class Experiment:
+    """One runnable experiment. It names functions of its track `module`, which is imported on first use:
+    `config` (() -> the default config, a dataclass of sections model/train/data/...); for a torch
+    experiment the module's `setup(cfg, data_dir) -> Task` and `build(cfg) -> nn.Module`; for one with its
+    own loop, `loop(cfg, run_dir, data_dir) -> metrics`; `sampler(run_dir, SampleOptions)` -> text chunks."""
+
     name: str
     summary: str  # what it trains, one line
-    config: Callable[[], Any]  # the default config: a dataclass of sections (model, train, ...)
-    setup: Callable[[Any, Path | None], Any] | None = None  # torch: (cfg, data_dir) -> core.trainer.Task
-    run: Callable[[Any, Path, Path | None], dict] | None = (
-        None  # own loop: (cfg, run_dir, data_dir) -> metrics
-    )
-    sample: Callable[[Path, SampleOptions], Iterator[str]] | None = None  # (run_dir, opts) -> text chunks
+    module: str  # the track module, e.g. "nanozoo.experiments.makemore"
+    config: str
+    loop: str | None = None  # None: a torch experiment, trained by core.trainer
+    sampler: str | None = None
     reference: Reference | None = None
 
-    def __post_init__(self):
-        if (self.setup is None) == (self.run is None):
-            raise ValueError(
-                f"experiment {self.name!r} needs exactly one of setup= (torch) or run= (own loop)"
-            )
+    def _fn(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.module), attr)
+
+    def default_config(self) -> Any:
+        return self._fn(self.config)()
+
+    def setup(self, cfg: Any, data_dir: Path | None) -> Any:
+        return self._fn("setup")(cfg, data_dir)
+
+    def build(self, cfg: Any) -> Any:
+        """The model of a config: a fresh one to train, or the shape a finished run's weights load into."""
+        if self.loop is not None:
+            raise ExperimentError(f"experiment {self.name!r} has its own training loop and no torch model")
+        return self._fn("build")(cfg)
+
+    def run(self, cfg: Any, run_dir: Path, data_dir: Path | None) -> dict:
+        return self._fn(self.loop)(cfg, run_dir, data_dir)
+
+    def sample(self, run_dir: Path, opts: SampleOptions):
+        if self.sampler is None:
+            raise ExperimentError(f"experiment {self.name!r} does not sample")
+        return self._fn(self.sampler)(run_dir, opts)
 
 
-REGISTRY: dict[str, Experiment] = {}
+# ---------------------------------------------------------------------------------------------------
+# The registry: every table, read on first use
 
 
-def register(exp: Experiment) -> Experiment:
-    if exp.name in REGISTRY:
-        raise ValueError(f"experiment {exp.name!r} is registered twice")
-    REGISTRY[exp.name] = exp
-    return exp
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def registry() -> dict[str, Experiment]:
+    """Every experiment by name, in table order (reads the tables once; imports no model)."""
+    if not _REGISTRY:
+        for track in TRACKS:
+            for exp in importlib.import_module(f"nanozoo.experiments.tables.{track}").EXPERIMENTS:
+                if exp.name in _REGISTRY:
+                    raise ValueError(f"experiment {exp.name!r} is in two tables")
+                _REGISTRY[exp.name] = exp
+    return _REGISTRY
 
 
 def get(name: str) -> Experiment:
-    import difflib
-
-    if name not in REGISTRY:
-        close = difflib.get_close_matches(name, REGISTRY, n=1)
+    exps = registry()
+    if name not in exps:
+        close = difflib.get_close_matches(name, exps, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise KeyError(f"unknown experiment {name!r}{hint}; run `nanozoo list` to see them all")
-    return REGISTRY[name]
+        raise ExperimentError(f"unknown experiment {name!r}{hint}; run `nanozoo list` to see them all")
+    return exps[name]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Run folders
+
+
+def load_run(run_dir: str | Path, expect: str | None = None) -> tuple[Experiment, Any]:
+    """The experiment and config a run folder was made with."""
+    doc = read_config(run_dir)
+    if expect is not None and doc["experiment"] != expect:
+        raise ExperimentError(f"{run_dir} is a run of {doc['experiment']!r}, not {expect!r}")
+    exp = get(doc["experiment"])
+    return exp, from_dict(type(exp.default_config()), doc["config"])
+
+
+def load_model(run_dir: str | Path) -> tuple[Any, Any]:
+    """The trained model of any torch experiment's run folder, in eval mode, and its config."""
+    from nanozoo.core.checkpoint import load_weights
+
+    exp, cfg = load_run(run_dir)
+    model = exp.build(cfg)
+    load_weights(model, Path(run_dir) / "model.safetensors")
+    return model.eval(), cfg
+
+
+__all__ = [
+    "TRACKS",
+    "Experiment",
+    "ExperimentError",
+    "Reference",
+    "SampleOptions",
+    "get",
+    "load_model",
+    "load_run",
+    "registry",
+]

@@ -14,26 +14,17 @@ import torch
 
 from nanozoo.core import plots
 from nanozoo.core.atomic import atomic_write
-from nanozoo.core.config import apply_overrides, from_dict, to_dict
-from nanozoo.core.runlog import best_metric, new_run_dir, read_config, write_config
+from nanozoo.core.config import apply_overrides, to_dict
+from nanozoo.core.runlog import best_metric, new_run_dir, write_config
 from nanozoo.core.trainer import Trainer, init_distributed
 from nanozoo.experiments.diagnostics import TrainingWatch
-from nanozoo.experiments.registry import REGISTRY, Experiment, SampleOptions, get
+from nanozoo.experiments.registry import Experiment, ExperimentError, SampleOptions, get, load_run, registry
 
 log = logging.getLogger(__name__)
 
 
 def build_config(exp: Experiment, overrides: list[str] | dict[str, Any] = ()) -> Any:
-    return apply_overrides(exp.config(), overrides)
-
-
-def load_run_config(run_dir: str | Path, expect: str | None = None) -> tuple[Experiment, Any]:
-    """The experiment and config a run folder was made with."""
-    doc = read_config(run_dir)
-    if expect is not None and doc["experiment"] != expect:
-        raise ValueError(f"{run_dir} is a run of {doc['experiment']!r}, not {expect!r}")
-    exp = get(doc["experiment"])
-    return exp, from_dict(type(exp.config()), doc["config"])
+    return apply_overrides(exp.default_config(), overrides)
 
 
 def _shared_run_dir(name: str, runs_root: str | Path) -> Path:
@@ -60,20 +51,20 @@ def train(
     over training, drawn into RUN/diagnostics/."""
     exp = get(name)
     if resume is not None:
-        _, cfg = load_run_config(resume, expect=name)
+        _, cfg = load_run(resume, expect=name)
         cfg = apply_overrides(cfg, overrides)
     else:
         cfg = build_config(exp, overrides)
-    if exp.run is not None:  # an experiment with its own loop (numpy, micrograd)
+    if exp.loop is not None:  # an experiment with its own loop (numpy, micrograd)
         if diagnostics:
-            raise ValueError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
+            raise ExperimentError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
         run_dir = Path(resume) if resume is not None else _shared_run_dir(name, runs_root)
         write_config(run_dir, name, to_dict(cfg))
         metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
         plots.loss_curves(run_dir, title=name)
         return run_dir, metrics
     torch.manual_seed(cfg.train.seed)  # the model's init
-    task = exp.setup(cfg, Path(data_dir) if data_dir else None)
+    task = exp.setup(cfg, Path(data_dir) if data_dir else None)  # builds the model: exp.build(cfg)
     if diagnostics:
         TrainingWatch.check(task.model)
     # only now, with the config and the model known to be good, is a run folder made
@@ -96,16 +87,14 @@ def train(
 
 def sample(run_dir: str | Path, opts: SampleOptions) -> Iterator[str]:
     """Stream text from a trained run."""
-    exp, _ = load_run_config(run_dir)
-    if exp.sample is None:
-        raise ValueError(f"experiment {exp.name!r} does not sample")
+    exp, _ = load_run(run_dir)
     return exp.sample(Path(run_dir), opts)
 
 
 def table(runs_root: str | Path = "runs") -> list[dict[str, str]]:
     """One row per experiment: what it trains, the published figure, the best figure reached here."""
     rows = []
-    for exp in REGISTRY.values():
+    for exp in registry().values():
         ref, best = exp.reference, None
         if ref is not None:
             best = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better)

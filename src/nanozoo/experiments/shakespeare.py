@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from nanozoo import data
-from nanozoo.core.checkpoint import load_weights
 from nanozoo.core.config import TrainConfig
 from nanozoo.core.task import Task
-from nanozoo.data.text import random_windows, split_stream
-from nanozoo.experiments.registry import Experiment, Reference, SampleOptions, register
-from nanozoo.models.gpt import GPT, GPTConfig
+from nanozoo.data.text import char_corpus, random_windows
+from nanozoo.experiments.lm import build, sample_chars, sample_text
+from nanozoo.models.gpt import GPTConfig
 from nanozoo.tokenizers.char import CharTokenizer
 
 
@@ -32,56 +29,27 @@ class CharGPTConfig:
     data: TextData = field(default_factory=TextData)
 
 
-def char_corpus(d: TextData, data_dir: Path | None) -> tuple[CharTokenizer, dict[str, torch.Tensor]]:
-    """A text data set as a character tokenizer and its train/val token streams (nanoGPT's split)."""
-    text = data.read_text(d.dataset, data_dir=data_dir)
-    tok = CharTokenizer.from_text(text)
-    return tok, split_stream(tok.encode(text), d.val_fraction)
+def text_corpus(d: TextData, data_dir: Path | None) -> tuple[CharTokenizer, dict[str, torch.Tensor]]:
+    """The data section's text as a character tokenizer and its train/val token streams."""
+    chars, splits = char_corpus(d.dataset, d.val_fraction, data_dir)
+    return CharTokenizer(chars), splits
 
 
 def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
-    tok, splits = char_corpus(cfg.data, data_dir)
+    tok, splits = text_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = len(tok)
-    model = GPT(cfg.model)
     T = cfg.model.block_size
 
-    def sample(m: GPT) -> str:
+    def sample(m) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)
-        start = torch.tensor([tok.encode("\n")], device=next(m.parameters()).device)
-        return tok.decode(m.generate(start, cfg.data.sample_tokens, generator=g)[0].tolist())
+        return "\n" + "".join(sample_chars(m, tok, "\n", cfg.data.sample_tokens, generator=g))
 
     return Task(
-        model=model,
+        model=build(cfg),
         get_batch=lambda split, B, gen: random_windows(splits[split], B, T, gen),
         sample=sample,
         save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
     )
-
-
-def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
-    """Stream characters from a trained run: the prompt first, then one character at a time."""
-    from nanozoo.experiments.runner import load_run_config
-
-    _, cfg = load_run_config(run_dir)
-    tok = CharTokenizer.load(run_dir / "tokenizer.json")
-    model = GPT(cfg.model)
-    load_weights(model, run_dir / "model.safetensors")
-    gen = torch.Generator().manual_seed(opts.seed) if opts.seed is not None else None
-    prompt = opts.prompt or "\n"
-    for n in range(opts.num):
-        if n:
-            yield "\n" + "-" * 40 + "\n"
-        yield prompt
-        idx = torch.tensor([tok.encode(prompt)])
-        for nxt in model.stream(
-            idx,
-            opts.max_new_tokens,
-            temperature=opts.temperature,
-            top_k=opts.top_k,
-            top_p=opts.top_p,
-            generator=gen,
-        ):
-            yield tok.decode(nxt.tolist())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -130,25 +98,4 @@ def cpu() -> CharGPTConfig:
     )
 
 
-register(
-    Experiment(
-        name="shakespeare-char",
-        summary="6-layer char GPT (10.7M params) on Tiny Shakespeare, nanoGPT's published config (GPU-sized)",
-        config=published,
-        setup=setup,
-        sample=sample_run,
-        reference=Reference("val_loss", 1.4697, "nanoGPT README, shakespeare_char on one A100, ~3 min"),
-    )
-)
-register(
-    Experiment(
-        name="shakespeare-char-cpu",
-        summary="4-layer char GPT on Tiny Shakespeare sized for ~2 minutes on 2 CPU cores (make demo)",
-        config=cpu,
-        setup=setup,
-        sample=sample_run,
-        reference=Reference(
-            "val_loss", 1.88, "nanoGPT README CPU recipe (4x4x128, ctx 64, batch 12, 2000 iters)"
-        ),
-    )
-)
+__all__ = ["CharGPTConfig", "TextData", "build", "cpu", "published", "sample_text", "setup", "text_corpus"]

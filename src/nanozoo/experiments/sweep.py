@@ -113,7 +113,7 @@ def run_one(experiment: str, overrides: list[str], folder: str, data_dir: str | 
 def _has_train(experiment: str) -> bool:
     from nanozoo.experiments import get
 
-    return hasattr(get(experiment).config(), "train")
+    return hasattr(get(experiment).default_config(), "train")
 
 
 # ---------------------------------------------------------------------------------------------------

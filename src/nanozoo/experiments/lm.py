@@ -1,0 +1,169 @@
+"""What the language-model tracks share (makemore, the Shakespeare GPT, next-character): the model of a
+config, exact split losses, sampling from any of our language models, and a trained run's tokenizer.
+
+Two kinds of model read text differently. A window model (bigram, MLP, WaveNet) reads exactly the last
+`block_size` tokens and predicts one: logits (B, V). A sequence model (RNN, BoW, GPT) reads up to
+`block_size` tokens and predicts after each: logits (B, T, V). `next_tokens` samples from both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from nanozoo.data.names import CharVocab
+from nanozoo.experiments.registry import SampleOptions, load_model
+from nanozoo.models.backprop import BackpropConfig, ManualMLP
+from nanozoo.models.bigram import Bigram, BigramConfig
+from nanozoo.models.bow import BoW, BoWConfig
+from nanozoo.models.gpt import GPT, GPTConfig
+from nanozoo.models.mlp_lm import MLPLM, MLPConfig
+from nanozoo.models.rnn import RNNLM, RNNConfig
+from nanozoo.models.sampling import sample_next
+from nanozoo.models.wavenet import WaveNet, WaveNetConfig
+from nanozoo.tokenizers.char import CharTokenizer
+
+# model config type -> model class, for every language model an experiment trains
+MODELS: dict[type, type[nn.Module]] = {
+    BigramConfig: Bigram,
+    MLPConfig: MLPLM,
+    BackpropConfig: ManualMLP,
+    WaveNetConfig: WaveNet,
+    RNNConfig: RNNLM,
+    BoWConfig: BoW,
+    GPTConfig: GPT,
+}
+WINDOW_MODELS = (BigramConfig, MLPConfig, BackpropConfig, WaveNetConfig)
+
+
+def build(cfg: Any) -> nn.Module:
+    """The model of an experiment config (its `model` section)."""
+    return MODELS[type(cfg.model)](cfg.model)
+
+
+def reads_window(model_cfg: Any) -> bool:
+    return isinstance(model_cfg, WINDOW_MODELS)
+
+
+def generator(seed: int | None) -> torch.Generator | None:
+    return torch.Generator().manual_seed(seed) if seed is not None else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exact losses
+
+
+@torch.no_grad()
+def split_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, chunk: int = 4096) -> float:
+    """Mean cross-entropy over every (non-padding, -1) target of a whole split, in chunks."""
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    for i in range(0, len(X), chunk):
+        x, y = X[i : i + chunk].to(device), Y[i : i + chunk].to(device)
+        n = int((y != -1).sum())
+        total += model(x, y)[1].item() * n
+        count += n
+    return total / count
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sampling
+
+
+@torch.no_grad()
+def next_tokens(
+    model: nn.Module,
+    ctx: torch.Tensor,
+    max_new: int,
+    stop: int | None = None,
+    **sampling: Any,
+) -> Iterator[torch.Tensor]:
+    """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
+    model needs L >= block_size. With `stop`, ends once every row has produced it.
+    `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    T = model.config.block_size
+    was_training = model.training
+    model.eval()
+    done = torch.zeros(len(ctx), dtype=torch.bool, device=ctx.device)
+    try:
+        for _ in range(max(max_new, 0)):
+            logits = model(ctx[:, -T:])[0]  # (N, V) or (N, L, V)
+            nxt = sample_next(logits if logits.dim() == 2 else logits[:, -1, :], **sampling)  # (N,)
+            yield nxt
+            ctx = torch.cat([ctx, nxt[:, None]], dim=1)
+            if stop is not None:
+                done |= nxt == stop
+                if done.all():
+                    break
+    finally:
+        model.train(was_training)
+
+
+def sample_chars(model: nn.Module, tok: CharTokenizer, prompt: str, n: int, **sampling: Any) -> Iterator[str]:
+    """Characters one at a time after `prompt`; a window model sees it left-padded with newlines, a sequence
+    model an empty prompt as one newline."""
+    ids = tok.encode(prompt)  # first: a character outside the vocabulary fails before anything is written
+    if reads_window(model.config):
+        ids = tok.encode("\n") * model.config.block_size + ids
+    elif not ids:
+        ids = tok.encode("\n")
+    device = next(model.parameters()).device
+    for nxt in next_tokens(model, torch.tensor([ids], device=device), n, **sampling):
+        yield tok.decode(nxt.tolist())
+
+
+def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
+    """`nanozoo sample RUN` for a text model: each sample is the prompt, then streamed characters."""
+    model, _ = load_model(run_dir)
+    tok = load_tokenizer(run_dir)
+    tok.encode(opts.prompt)  # refuse a bad prompt before echoing it
+    gen = generator(opts.seed)
+    for k in range(opts.num):
+        yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
+        yield from sample_chars(
+            model,
+            tok,
+            opts.prompt,
+            opts.max_new_tokens,
+            temperature=opts.temperature,
+            top_k=opts.top_k,
+            top_p=opts.top_p,
+            generator=gen,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# A run's tokenizer
+
+
+def save_vocab(vocab: CharVocab, run_dir: Path) -> None:
+    from nanozoo.core.atomic import atomic_write
+
+    atomic_write(run_dir / "vocab.json", json.dumps({"itos": vocab.itos}))
+
+
+def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab:
+    """The tokenizer a run saved: tokenizer.json (text tracks) or vocab.json (the makemore names)."""
+    run_dir = Path(run_dir)
+    if (run_dir / "tokenizer.json").is_file():
+        return CharTokenizer.load(run_dir / "tokenizer.json")
+    return CharVocab(json.loads((run_dir / "vocab.json").read_text())["itos"])
+
+
+__all__ = [
+    "MODELS",
+    "build",
+    "generator",
+    "load_tokenizer",
+    "next_tokens",
+    "reads_window",
+    "sample_chars",
+    "sample_text",
+    "save_vocab",
+    "split_loss",
+]

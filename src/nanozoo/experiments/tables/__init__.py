@@ -1,0 +1,1 @@
+"""One table per track: plain data (names, summaries, published figures, function names), no torch."""

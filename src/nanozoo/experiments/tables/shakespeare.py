@@ -1,0 +1,24 @@
+"""Character-level GPT on Tiny Shakespeare (code: experiments/shakespeare.py)."""
+
+from functools import partial
+
+from nanozoo.experiments.registry import Experiment, Reference
+
+_exp = partial(Experiment, module="nanozoo.experiments.shakespeare", sampler="sample_text")
+
+EXPERIMENTS = [
+    _exp(
+        name="shakespeare-char",
+        summary="6-layer char GPT (10.7M params) on Tiny Shakespeare, nanoGPT's published config (GPU-sized)",
+        config="published",
+        reference=Reference("val_loss", 1.4697, "nanoGPT README, shakespeare_char on one A100, ~3 min"),
+    ),
+    _exp(
+        name="shakespeare-char-cpu",
+        summary="4-layer char GPT on Tiny Shakespeare sized for ~2 minutes on 2 CPU cores (make demo)",
+        config="cpu",
+        reference=Reference(
+            "val_loss", 1.88, "nanoGPT README CPU recipe (4x4x128, ctx 64, batch 12, 2000 iters)"
+        ),
+    ),
+]

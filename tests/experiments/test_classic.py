@@ -1,0 +1,52 @@
+"""The classic-ML track: linreg-synthetic, logreg-digits, kmeans-blobs, each next to scikit-learn."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nanozoo.core.config import ConfigError, apply_overrides
+from nanozoo.experiments import classic, get
+
+
+def _metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_linreg_synthetic(tmp_path):
+    final = classic.run_linreg(classic.LinregConfig(), tmp_path, None)
+    assert final["coef_gap"] < 1e-3 and final["val_r2"] > 0.95  # GD reaches the closed form
+    losses = [r["train_loss"] for r in _metrics(tmp_path)[:-1]]
+    assert losses[-1] < 0.05 * losses[0]
+    assert (tmp_path / "fit.png").is_file()
+
+
+def test_logreg_digits_matches_sklearn(tmp_path):
+    cfg = apply_overrides(classic.LogregConfig(), ["train.steps=400"])
+    final = classic.run_logreg(cfg, tmp_path, None)
+    assert final["test_acc"] > 0.94 and abs(final["test_acc"] - final["sklearn_test_acc"]) <= 0.01  # 1 point
+    assert len(_metrics(tmp_path)) == 401
+    assert (tmp_path / "weights.png").is_file()
+
+
+@pytest.mark.parametrize("n_features", [2, 3])
+def test_kmeans_blobs_matches_sklearn(tmp_path, n_features):
+    cfg = apply_overrides(classic.KMeansConfig(), [f"data.n_features={n_features}"])
+    final = classic.run_kmeans(cfg, tmp_path, None)
+    assert final["inertia_ratio"] <= 1.01  # within 1% of scikit-learn (or better)
+    inertia = [r["inertia"] for r in _metrics(tmp_path)[:-1]]
+    assert np.all(np.diff(inertia) <= 1e-9)  # Lloyd never increases the inertia
+    assert (tmp_path / "clusters.png").is_file()
+
+
+def test_experiments_are_registered_with_references():
+    for name in ("linreg-synthetic", "logreg-digits", "kmeans-blobs"):
+        exp = get(name)
+        assert exp.loop is not None and exp.reference is not None
+
+
+def test_config_overrides_and_validation():
+    with pytest.raises(ConfigError, match="data.val_fraction=1.5"):
+        apply_overrides(classic.LinregConfig(), ["data.val_fraction=1.5"])
+    with pytest.raises(ConfigError, match="unknown config key"):
+        apply_overrides(classic.KMeansConfig(), ["train.kk=3"])
