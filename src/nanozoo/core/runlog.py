@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from nanozoo.core.atomic import atomic_write
+from nanozoo.core.errors import UserError
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
+
+
+class RunError(UserError, ValueError):
+    """A folder given as a run folder is not one (no or a foreign config.json), or is a run of another
+    experiment than the one asked for."""
 
 
 def new_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -41,15 +47,15 @@ def read_config(run_dir: str | Path) -> dict:
     """The run's config.json as {"experiment": ..., "config": {...}}; a missing or foreign file raises."""
     p = Path(run_dir) / "config.json"
     if not p.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a nanozoo run folder (no config.json)")
+        raise RunError(f"{run_dir} is not a nanozoo run folder (no config.json)")
     try:
         doc = json.loads(p.read_text())
     except json.JSONDecodeError as e:
-        raise ValueError(f"{p} is not valid JSON ({e})") from None
+        raise RunError(f"{p} is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or "experiment" not in doc or "config" not in doc:
-        raise ValueError(f"{p} is not a nanozoo run config (no 'experiment'/'config' keys)")
+        raise RunError(f"{p} is not a nanozoo run config (no 'experiment'/'config' keys)")
     if doc.get("format", 0) > FORMAT_VERSION:
-        raise ValueError(f"{p} has format {doc['format']}, newer than this nanozoo reads ({FORMAT_VERSION})")
+        raise RunError(f"{p} has format {doc['format']}, newer than this nanozoo reads ({FORMAT_VERSION})")
     return doc
 
 

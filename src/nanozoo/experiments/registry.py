@@ -21,14 +21,14 @@ from typing import Any
 
 from nanozoo.core.config import from_dict
 from nanozoo.core.errors import UserError
-from nanozoo.core.runlog import read_config
+from nanozoo.core.runlog import RunError, read_config
 
 # The tracks, in the order `nanozoo list` shows them: nanozoo.experiments.tables.TRACK holds each table.
 TRACKS = ["shakespeare", "makemore", "next_char", "micrograd", "classic"]
 
 
 class ExperimentError(UserError, KeyError):
-    """An unknown experiment name, or a run folder of another experiment than the one asked for."""
+    """An unknown experiment name, or asking an experiment for what it does not have (a model, samples)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def load_run(run_dir: str | Path, expect: str | None = None) -> tuple[Experiment
     """The experiment and config a run folder was made with."""
     doc = read_config(run_dir)
     if expect is not None and doc["experiment"] != expect:
-        raise ExperimentError(f"{run_dir} is a run of {doc['experiment']!r}, not {expect!r}")
+        raise RunError(f"{run_dir} is a run of {doc['experiment']!r}, not {expect!r}")
     exp = get(doc["experiment"])
     return exp, from_dict(type(exp.default_config()), doc["config"])
 
