@@ -1,9 +1,14 @@
+import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
 
 from nanozoo.cli import main
+from nanozoo.core.runlog import read_metrics
 
 
 def run(args, capsys):
@@ -64,50 +69,69 @@ def test_console_script_entry_point():
     assert done.returncode == 0 and "names.txt" in done.stdout
 
 
-def test_ctrl_c_checkpoints_and_resume_continues(tmp_path, tiny_gpt_overrides):
-    import json
-    import signal
-    import time
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.device=tpu", "train.device='tpu': expected auto, cpu, cuda, cuda:N or mps"),
+        pytest.param(
+            "train.device=cuda",
+            "train.device=cuda: no CUDA GPU is visible",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU"),
+        ),
+        ("model.vocab_size=10", "model.vocab_size comes from the data (65 here)"),
+        ("model.block_size=100000", "is longer than a whole split of 1,003,854 tokens"),
+    ],
+)
+def test_bad_train_config_is_one_line_before_any_run_folder(override, message, tmp_path, capsys):
+    code, _, err = run(["train", "shakespeare-char-cpu", "--runs", str(tmp_path), "--set", override], capsys)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not any(tmp_path.iterdir())  # nothing written
 
-    sets = [
-        a
-        for o in tiny_gpt_overrides + ["train.max_iters=100000", "train.eval_interval=100000"]
-        for a in ("--set", o)
-    ]
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_checkpoints_and_the_resumed_run_is_exact(sig, code, tmp_path, tiny_gpt_overrides):
+    """Ctrl-C (SIGINT) and SIGTERM (timeout's, SLURM's, Kubernetes' stop): the step finishes, a checkpoint
+    is written, exit 128 + signal with the resume hint; the resumed run's losses equal an uninterrupted one's
+    to the bit."""
+
+    from nanozoo.experiments import runner
+
+    over = tiny_gpt_overrides + ["model.dropout=0.1", "train.max_iters=100000", "train.eval_interval=100000"]
+    sets = [a for o in over for a in ("--set", o)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nanozoo", "train", "shakespeare-char-cpu", "--runs", str(tmp_path), *sets],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 120
-    while time.time() < deadline:  # wait for a few logged steps
-        runs = list((tmp_path / "shakespeare-char-cpu").glob("*/metrics.jsonl"))
-        if runs and len(runs[0].read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-1000:]
-    assert "continue with: nanozoo train shakespeare-char-cpu --resume" in out
-    run_dir = runs[0].parent
-    step = json.loads((run_dir / "trainer_state.json").read_text())["step"]
-    assert step >= 4
-    done = subprocess.run(
         [
             sys.executable,
             "-m",
             "nanozoo",
             "train",
             "shakespeare-char-cpu",
-            "--resume",
-            str(run_dir),
-            "--set",
-            f"train.max_iters={step + 3}",
+            "--runs",
+            str(tmp_path / "t"),
+            *sets,
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
     )
-    assert done.returncode == 0, done.stderr[-1000:]
-    assert json.loads((run_dir / "trainer_state.json").read_text())["step"] == step + 3
+    deadline = time.time() + 120
+    while time.time() < deadline:  # wait for a few logged steps
+        runs = list((tmp_path / "t" / "shakespeare-char-cpu").glob("*/metrics.jsonl"))
+        if runs and len(runs[0].read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-1000:]
+    assert f"{sig.name}: stopping after this step" in err
+    assert "continue with: nanozoo train shakespeare-char-cpu --resume" in out
+    assert out.splitlines()[1].startswith("train_loss ")  # the last batch, not step 0's eval as if final
+    run_dir = runs[0].parent
+    step = json.loads((run_dir / "trainer_state.json").read_text())["step"]
+    assert step >= 4
+    runner.train("shakespeare-char-cpu", [], resume=run_dir, until=step + 3)
+    straight, _ = runner.train("shakespeare-char-cpu", over, runs_root=tmp_path / "s", until=step + 3)
+
+    def losses(d):
+        return [(r["step"], r.get("train_loss"), r.get("val_loss")) for r in read_metrics(d)]
+
+    assert losses(run_dir) == losses(straight) and len(losses(straight)) == step + 3 + 1

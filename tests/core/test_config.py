@@ -3,7 +3,16 @@ from typing import Literal
 
 import pytest
 
-from nanozoo.core.config import ConfigError, TrainConfig, apply_overrides, from_dict, keys, to_dict
+from nanozoo.core.config import (
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    changed,
+    from_dict,
+    keys,
+    refuse_derived,
+    to_dict,
+)
 
 
 @dataclass
@@ -55,6 +64,10 @@ def test_unknown_key_names_valid_keys_and_suggests():
         ("train.lr", "not of the form"),
         ("train.batch_size=0", "must be >= 1"),
         ("train.min_lr=1", "above train.lr"),
+        ("train.device=tpu", "train.device='tpu': expected auto, cpu, cuda, cuda:N or mps"),
+        ("train.device=cuda:x", "expected auto, cpu, cuda, cuda:N or mps"),
+        ("train.checkpoint_every_s=-1", "train.checkpoint_every_s=-1.0 must be >= 0"),
+        ("train.heartbeat_s=-5", "must be >= 0"),
     ],
 )
 def test_bad_values_are_refused(override, message):
@@ -68,3 +81,17 @@ def test_dict_round_trip_and_unknown_keys():
     with pytest.raises(ConfigError, match="unknown key"):
         from_dict(Cfg, {"model": {"n_layers": 3}})
     assert "train.lr" in keys(Cfg()) and "model" not in keys(Cfg())
+
+
+def test_devices_are_validated_by_name():
+    for ok in ("auto", "cpu", "cuda", "cuda:1", "mps"):
+        assert TrainConfig(device=ok).device == ok
+
+
+def test_an_override_of_a_derived_value_is_refused():
+    given = apply_overrides(Cfg(), ["model.n_layer=10", "train.lr=0.01"])
+    derived = apply_overrides(given, ["model.n_layer=65"])  # what a setup would fill in from the data
+    assert changed(given, derived) == {"model.n_layer": (10, 65)}
+    with pytest.raises(ConfigError, match=r"model.n_layer comes from the data \(65 here\).*10"):
+        refuse_derived(given, derived, ["model.n_layer=10", "train.lr=0.01"])
+    refuse_derived(given, derived, {"train.lr": 0.01})  # setup may fill in what the user did not set

@@ -1,4 +1,5 @@
 import json
+import logging
 import math
 import os
 import re
@@ -9,11 +10,13 @@ import sys
 import pytest
 import torch
 
-from nanozoo.core.config import TrainConfig
+from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.runlog import read_metrics
 from nanozoo.core.task import Task
 from nanozoo.core.trainer import Trainer, TrainingDiverged, lr_at
 from nanozoo.experiments import runner
+from nanozoo.experiments.registry import load_run
+from nanozoo.models.gpt import GPT
 
 NAME = "shakespeare-char-cpu"
 
@@ -136,7 +139,123 @@ def test_ddp_two_processes_match_one_process(tmp_path, tiny_gpt_overrides):
 
 
 def test_bf16_autocast_trains_on_the_cpu(tmp_path, tiny_gpt_overrides):
-    over = tiny_gpt_overrides + ["train.max_iters=10", "train.dtype=bfloat16"]
-    run_dir, metrics = runner.train(NAME, over, runs_root=tmp_path)
+    # every nn.Linear's output dtype, seen by a global forward hook while the real experiment trains
+    seen = set()
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, out: seen.add(out.dtype) if isinstance(m, torch.nn.Linear) else None
+    )
+    try:
+        over = tiny_gpt_overrides + ["train.max_iters=10", "train.dtype=bfloat16"]
+        run_dir, metrics = runner.train(NAME, over, runs_root=tmp_path)
+    finally:
+        hook.remove()
+    assert torch.bfloat16 in seen  # the matmuls ran in bf16 (float32 only in sampling, outside autocast)
     first, last = read_metrics(run_dir)[1]["train_loss"], metrics["val_loss"]
     assert math.isfinite(last) and last < first  # bf16 matmuls, float32 weights: it still learns
+
+
+def test_without_autocast_the_matmuls_stay_float32(tmp_path, tiny_gpt_overrides):
+    seen = set()
+    hook = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, out: seen.add(out.dtype) if isinstance(m, torch.nn.Linear) else None
+    )
+    try:
+        runner.train(
+            NAME, tiny_gpt_overrides + ["train.max_iters=2", "train.dtype=float32"], runs_root=tmp_path
+        )
+    finally:
+        hook.remove()
+    assert seen == {torch.float32}  # so the bf16 test above sees what autocast did, not a default
+
+
+def test_a_time_triggered_checkpoint_resumes_exactly(tmp_path, tiny_gpt_overrides, monkeypatch):
+    """A crash (here an exception at step 8) between evaluations leaves the checkpoint written on the time
+    interval; resuming from it gives the uninterrupted run's losses to the bit."""
+    over = tiny_gpt_overrides + ["model.dropout=0.1"]
+    straight, _ = runner.train(NAME, over, runs_root=tmp_path / "a")
+    step = Trainer.train_step
+
+    def crash_at_8(self):
+        if self.step == 7:
+            raise RuntimeError("simulated crash")
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", crash_at_8)
+    with pytest.raises(RuntimeError, match="simulated crash"):  # every step is past a 1 us interval
+        runner.train(NAME, over + ["train.checkpoint_every_s=1e-6"], runs_root=tmp_path / "b")
+    monkeypatch.setattr(Trainer, "train_step", step)
+    (crashed,) = (tmp_path / "b" / NAME).iterdir()
+    assert json.loads((crashed / "trainer_state.json").read_text())["step"] == 7  # not an eval step (10)
+    runner.train(NAME, [], resume=crashed)
+    assert losses(crashed) == losses(straight)  # bit-identical on the CPU
+
+
+def test_time_checkpoints_are_off_at_zero(tmp_path, tiny_gpt_overrides, monkeypatch):
+    saved = []
+    monkeypatch.setattr(Trainer, "save", lambda self, elapsed: saved.append(self.step))
+    over = ["train.checkpoint_every_s=0", "train.eval_interval=5", "train.max_iters=12"]
+    runner.train(NAME, tiny_gpt_overrides + over, runs_root=tmp_path)
+    assert saved == [5, 10, 12]  # the eval steps and the last; no time-triggered ones
+
+
+def test_resuming_a_finished_run_refuses_and_writes_nothing(tmp_path, tiny_gpt_overrides):
+    run_dir, _ = runner.train(NAME, tiny_gpt_overrides + ["train.max_iters=3"], runs_root=tmp_path)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    with pytest.raises(ConfigError, match=r"already at step 3 \(train.max_iters=3\); raise train.max_iters"):
+        runner.train(NAME, [], resume=run_dir)
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before  # samples.txt not overwritten
+
+
+def test_a_longer_schedule_on_resume_warns_what_the_lr_does(tmp_path, tiny_gpt_overrides, caplog):
+    over = tiny_gpt_overrides + [
+        "train.max_iters=10",
+        "train.warmup_iters=0",
+        "train.lr=1e-2",
+        "train.min_lr=1e-3",
+    ]
+    run_dir, _ = runner.train(NAME, over, runs_root=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="nanozoo.core.trainer"):
+        runner.train(NAME, ["train.max_iters=20"], resume=run_dir)
+    (msg,) = [r.getMessage() for r in caplog.records if "schedule changed" in r.getMessage()]
+    # step 10 of a cosine over 10 steps is at min_lr; over 20 steps it is half way back up
+    assert "step 10 trains at lr 0.0055, not 0.001" in msg and "train.lr_decay_iters=10" in msg
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nanozoo.core.trainer"):  # the same schedule: no warning
+        runner.train(NAME, ["train.max_iters=30", "train.lr_decay_iters=20"], resume=run_dir)
+    assert not [r for r in caplog.records if "schedule changed" in r.getMessage()]
+
+
+def test_a_stop_between_evaluations_reports_the_last_batch_loss(tmp_path, tiny_gpt_overrides):
+    _, metrics = runner.train(NAME, tiny_gpt_overrides, runs_root=tmp_path, until=5)  # evals at 0 and 10
+    assert set(metrics) == {"train_loss", "step", "max_iters", "signal"} and metrics["step"] == 5
+    assert metrics["train_loss"] == losses(_only_run(tmp_path))[(5, "train_loss")]
+
+
+def _only_run(root):
+    (run_dir,) = (root / NAME).iterdir()
+    return run_dir
+
+
+def test_start_is_logged_and_a_heartbeat_without_a_terminal(tmp_path, tiny_gpt_overrides, caplog):
+    over = tiny_gpt_overrides + ["train.max_iters=4", "train.heartbeat_s=1e-6", "train.log_interval=2"]
+    with caplog.at_level(logging.INFO, logger="nanozoo.core.trainer"):
+        run_dir, _ = runner.train(NAME, over, runs_root=tmp_path)  # pytest's stdout is not a terminal
+    lines = [r.getMessage() for r in caplog.records]
+    _, cfg = load_run(run_dir)
+    n = sum(p.numel() for p in GPT(cfg.model).parameters())
+    assert lines[0] == f"training {n:,} parameters on cpu; run folder {run_dir}"  # before step 0's eval
+    beats = [m for m in lines if m.startswith("step ") and "/4" in m]
+    assert beats[0] == f"step 1/4  ETA {beats[0].split('ETA ')[1]}"  # no "loss nan" before a loss is logged
+    assert re.fullmatch(r"step 2/4  loss \d\.\d{4}  [\d,]+ tok/s  ETA \d+m\d\ds", beats[1]), beats
+
+
+def test_devices_this_machine_lacks_are_refused(tmp_path):
+    from nanozoo.core.trainer import check_device
+
+    check_device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="train.device=cuda: no CUDA GPU is visible"):
+            check_device("cuda")
+    else:
+        with pytest.raises(ConfigError, match="GPU"):
+            check_device(f"cuda:{torch.cuda.device_count()}")

@@ -44,13 +44,14 @@ def train(
         return
     print(f"run folder: {run_dir}")
     step, max_iters = metrics.pop("step", None), metrics.pop("max_iters", None)
+    stop_signal = metrics.pop("signal", 0)
     diag = metrics.pop("diagnostics", None)
     print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
     if step is not None and step < max_iters:
         print(
             f"stopped at step {step} of {max_iters}; continue with: nanozoo train {name} --resume {run_dir}"
         )
-        raise typer.Exit(130)
+        raise typer.Exit(128 + (stop_signal or 2))  # 130 for SIGINT (Ctrl-C), 143 for SIGTERM
     if diag is not None:
         rows = zip(diag["act_std"], diag["saturation"], diag["update_ratio"], strict=True)
         print(f"tanh statistics {diag['when']}; log10 update/data over the last 100 steps")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -42,22 +43,29 @@ class TrainConfig:
     eval_iters: int = 50  # batches per split per evaluation
     log_interval: int = 10
     ckpt_interval: int = 0  # 0: at every evaluation
+    checkpoint_every_s: float = 60.0  # also checkpoint this often, so a crash loses at most that; 0: off
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # autocast dtype; auto: bf16 on GPUs
     compile: bool = False  # torch.compile the model
     threads: int = 0  # torch.set_num_threads; 0: leave torch's default
-    progress: bool = True
+    progress: bool = True  # a progress bar on a terminal
+    heartbeat_s: float = 30.0  # without a bar (not a terminal): a one-line status this often; 0: off
 
     def __post_init__(self):
         for name in ("max_iters", "batch_size", "grad_accum", "eval_interval", "log_interval"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 1")
-        for name in ("lr", "min_lr", "weight_decay", "grad_clip", "warmup_iters", "eval_iters"):
+        for name in (
+            *("lr", "min_lr", "weight_decay", "grad_clip", "warmup_iters", "eval_iters", "lr_decay_iters"),
+            *("ckpt_interval", "checkpoint_every_s", "threads", "heartbeat_s"),
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 0")
         if self.min_lr > self.lr:
             raise ConfigError(f"train.min_lr={self.min_lr} is above train.lr={self.lr}")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"train.device={self.device!r}: expected auto, cpu, cuda, cuda:N or mps")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -104,9 +112,40 @@ def keys(cfg: Any, prefix: str = "") -> list[str]:
     return out
 
 
+def override_items(overrides: list[str] | dict[str, Any]) -> list[tuple[str, Any]]:
+    """`["a.b=1"]` or `{"a.b": 1}` as `[("a.b", "1")]` / `[("a.b", 1)]`."""
+    return list(overrides.items()) if isinstance(overrides, dict) else [_split(o) for o in overrides]
+
+
+def changed(a: Any, b: Any) -> dict[str, tuple[Any, Any]]:
+    """The dotted keys whose values differ between two configs of one type: {key: (in a, in b)}."""
+
+    def flat(d: dict, prefix: str = "") -> dict[str, Any]:
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    fa, fb = flat(to_dict(a)), flat(to_dict(b))
+    return {k: (fa[k], fb[k]) for k in fa if fa[k] != fb[k]}
+
+
+def refuse_derived(given: Any, derived: Any, overrides: list[str] | dict[str, Any]) -> None:
+    """Refuse an override of a value an experiment derives from its data (vocab_size): it would be replaced.
+
+    `given` is the config before the experiment's setup filled in derived values, `derived` after."""
+    set_keys = {k for k, _ in override_items(overrides)}
+    for key, (mine, data_value) in changed(given, derived).items():
+        if key in set_keys:
+            raise ConfigError(
+                f"{key} comes from the data ({data_value!r} here), so --set {key}={mine!r} would be "
+                f"replaced: drop it"
+            )
+
+
 def apply_overrides(cfg: Any, overrides: list[str] | dict[str, Any]) -> Any:
     """Return a copy of `cfg` with `key=value` overrides applied; each section is re-validated."""
-    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
+    items = override_items(overrides)
     d = to_dict(cfg)
     valid = keys(cfg)
     for key, raw in items:
@@ -196,9 +235,12 @@ __all__ = [
     "ConfigError",
     "TrainConfig",
     "apply_overrides",
+    "changed",
     "field",
     "from_dict",
     "keys",
+    "override_items",
+    "refuse_derived",
     "save_json",
     "to_dict",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,11 +25,22 @@ def save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
+# The loss series of metrics.jsonl: legend label and line style. The batch loss is noisy and thin, drawn
+# first; the evaluations are dashed/solid with markers on top, so neither hides the other.
+LOSS_STYLES = {
+    "train_loss": ("train (batch)", {"color": "C0", "alpha": 0.45, "linewidth": 1.0, "zorder": 1}),
+    "train_eval_loss": ("train (eval)", {"color": "C0", "linestyle": "--", "marker": "o", "zorder": 3}),
+    "val_loss": ("val", {"color": "C1", "marker": "s", "linewidth": 2.0, "zorder": 4}),
+}
+
+
 def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str = "") -> Path | None:
-    """loss.png: every `*_loss` metric of metrics.jsonl against step (train and val on one axis)."""
-    recs = read_metrics(run_dir)
+    """loss.png: every `*_loss` metric of metrics.jsonl against step (train and val on one axis).
+
+    The title names the experiment (or `title`), the run id and the `--set` overrides from config.json."""
+    run_dir = Path(run_dir)
     series: dict[str, tuple[list, list]] = {}
-    for r in recs:
+    for r in read_metrics(run_dir):
         for k, v in r.items():
             if k.endswith("_loss") and isinstance(v, (int, float)) and not k.startswith("test_"):
                 xs, ys = series.setdefault(k, ([], []))
@@ -35,12 +48,20 @@ def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str =
                 ys.append(v)
     if not series:
         return None
+    doc = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
     fig, ax = plt.subplots(figsize=(6, 4))
-    for k, (xs, ys) in sorted(series.items()):
-        ax.plot(xs, ys, label=k, marker="o" if len(xs) < 30 else None, markersize=3)
+    order = [k for k in LOSS_STYLES if k in series] + sorted(k for k in series if k not in LOSS_STYLES)
+    for k in order:
+        xs, ys = series[k]
+        label, style = LOSS_STYLES.get(k, (k.removesuffix("_loss").replace("_", " "), {}))
+        if len(xs) >= 30:
+            style = {**style, "marker": None}
+        ax.plot(xs, ys, label=label, markersize=3, **style)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    ax.set_title(title or Path(run_dir).parent.name)
+    head = f"{title or doc.get('experiment') or run_dir.parent.name}  ({run_dir.name})"
+    overrides = "  ".join(doc.get("overrides", []))
+    ax.set_title(head + ("\n" + textwrap.fill(overrides, 90) if overrides else ""), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
-    return save(fig, out or Path(run_dir) / "loss.png")
+    return save(fig, out or run_dir / "loss.png")

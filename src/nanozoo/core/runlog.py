@@ -36,10 +36,12 @@ def new_run_dir(name: str, root: str | Path = "runs") -> Path:
     return d
 
 
-def write_config(run_dir: Path, experiment: str, cfg: dict) -> None:
+def write_config(run_dir: Path, experiment: str, cfg: dict, overrides: list[str] = ()) -> None:
+    """config.json: the full config, and the `--set` overrides it was made with (for titles and tables)."""
     from nanozoo import __version__
 
     doc = {"format": FORMAT_VERSION, "experiment": experiment, "nanozoo": __version__, "config": cfg}
+    doc["overrides"] = list(overrides)
     atomic_write(run_dir / "config.json", json.dumps(doc, indent=2))
 
 

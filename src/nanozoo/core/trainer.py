@@ -6,7 +6,11 @@ Exactness: every random draw of the loop comes from two places that the checkpoi
 evaluating never shifts training. On the CPU, N steps + resume + N steps equals 2N steps to the bit.
 
 DDP: under torchrun (RANK/WORLD_SIZE set) every rank draws the same *global* batch from the same generator and
-trains on its own slice, so W processes with batch b step exactly like one process with batch W*b.
+trains on its own slice, so W processes with batch b step exactly like one process with batch W*b. Metric
+reductions run on the training device (NCCL reduces only GPU tensors).
+
+Stopping: SIGINT (Ctrl-C) and SIGTERM (timeout, SLURM, Kubernetes) finish the step, checkpoint and return; a
+checkpoint is also written every `checkpoint_every_s` seconds, so a kill -9 loses at most that much.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import math
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +30,7 @@ import torch.distributed as dist
 from torch import nn
 
 from nanozoo.core import checkpoint
-from nanozoo.core.config import TrainConfig
+from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
 
@@ -59,7 +64,30 @@ class DistEnv:
         )
 
 
+def check_device(name: str) -> None:
+    """Refuse (ConfigError) a device this machine does not have; called before a run folder is made."""
+    if name == "auto":
+        return
+    dev = torch.device(name)
+    if dev.type == "cuda":
+        n = torch.cuda.device_count()
+        if n == 0:
+            build = (
+                "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+            )
+            raise ConfigError(
+                f"train.device={name}: no CUDA GPU is visible (torch {torch.__version__} is {build}); "
+                "use train.device=cpu or auto"
+            )
+        if dev.index is not None and dev.index >= n:
+            raise ConfigError(f"train.device={name}: this machine has {n} GPU(s), cuda:0 to cuda:{n - 1}")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"train.device={name}: Apple's MPS is not available here; use cpu or auto")
+
+
 def resolve_device(name: str, env: DistEnv) -> torch.device:
+    if name == "cuda":  # under torchrun each rank takes its own GPU
+        return torch.device("cuda", env.local_rank)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", env.local_rank)
@@ -106,11 +134,25 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> 
 
 
 def init_distributed() -> DistEnv:
-    """Join the process group torchrun describes (gloo on CPU, NCCL on GPU); a no-op for one process."""
+    """Join the process group torchrun describes (gloo on CPU, NCCL on GPU); a no-op for one process.
+
+    With GPUs the group has both backends, each collective taking the one of its tensors' device, and each
+    rank selects its GPU first (NCCL refuses two ranks on one GPU; object broadcasts use the current one)."""
     env = DistEnv.from_env()
     if env.world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            torch.cuda.set_device(env.local_rank)
+        dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     return env
+
+
+def check_batches(task: Task, cfg: TrainConfig) -> None:
+    """Draw one batch of every split at the sizes training and evaluation draw, before a run folder is made,
+    so that data too small for the config (a block_size longer than a split) fails first. Uses its own
+    generator: the run's random streams are untouched."""
+    world, gen = DistEnv.from_env().world, torch.Generator().manual_seed(0)
+    for split in dict.fromkeys((*task.splits, *task.final_splits)):
+        task.get_batch(split, cfg.batch_size * world * (cfg.grad_accum if split == "train" else 1), gen)
 
 
 class Trainer:
@@ -135,7 +177,8 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(cfg.seed)  # training batches; same on every rank
         self.step, self.best_val = 0, math.inf
         self.metrics = MetricsLog(self.run_dir, enabled=self.env.master)
-        self._stop_requested = False
+        self.stop_signal = 0  # the signal (SIGINT, SIGTERM) that asked the run to stop; 0: none
+        self.last_train_loss = math.nan
         if resume:
             self._load()
 
@@ -206,7 +249,9 @@ class Trainer:
         self.raw.train()
         return out
 
-    def _mean(self, t: torch.Tensor) -> float:
+    def _mean(self, t: torch.Tensor | float) -> float:
+        """The mean over ranks, reduced on the training device (NCCL reduces only GPU tensors)."""
+        t = torch.as_tensor(t, dtype=torch.float32, device=self.device)
         if self.env.world > 1:
             dist.all_reduce(t, op=dist.ReduceOp.SUM)
             t = t / self.env.world
@@ -214,50 +259,79 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------------
     def fit(self, until: int | None = None) -> dict[str, float]:
-        """Train to cfg.max_iters (or stop at step `until`, as if interrupted); returns the last eval."""
+        """Train to cfg.max_iters (or stop at step `until`, as if interrupted); returns the last eval.
+
+        A run stopped between evaluations returns {"train_loss": the last logged batch loss} instead of an
+        older evaluation that would read as final."""
         cfg = self.cfg
         stop = min(until or cfg.max_iters, cfg.max_iters)
         self.raw.train()
-        last_eval: dict[str, float] = {}
-        t0, t_log, tok_log, elapsed0 = time.time(), time.time(), 0, self._elapsed0
-        with self._progress(stop) as bar, self._sigint():
+        if self.env.master:
+            n = sum(p.numel() for p in self.raw.parameters())
+            log.info("training %s parameters on %s; run folder %s", f"{n:,}", self.device, self.run_dir)
+        last_eval, eval_step = {}, -1
+        t0 = t_log = t_ckpt = time.time()
+        tok_log, tps, elapsed0 = 0, math.nan, self._elapsed0
+        with self._progress(stop) as progress, self._signals():
             if self.step == 0 and cfg.eval_iters:
-                last_eval = self._eval_and_log(elapsed0)
-            while self.step < stop and not self._stop_requested:
+                last_eval, eval_step = self._eval_and_log(elapsed0), 0
+            stopping = self._stop_agreed()
+            while self.step < stop and not stopping:
                 loss, tokens = self.train_step()
                 tok_log += tokens
                 now = time.time()
                 if self.step % cfg.log_interval == 0 or self.step == stop:
                     tps = tok_log / max(now - t_log, 1e-9)
-                    mean = self._mean(torch.tensor(loss))
+                    self.last_train_loss = self._mean(loss)
                     self.metrics.write(
                         self.step,
                         elapsed0 + now - t0,
-                        train_loss=mean,
+                        train_loss=self.last_train_loss,
                         lr=lr_at(self.step - 1, cfg),
                         tokens_per_s=round(tps, 1),
                     )
-                    bar(self.step, mean, tps)
                     t_log, tok_log = now, 0
+                progress(self.step, self.last_train_loss, tps)
                 at_eval = self.step % cfg.eval_interval == 0 or self.step == cfg.max_iters
                 if at_eval and cfg.eval_iters:
-                    last_eval = self._eval_and_log(elapsed0 + time.time() - t0)
-                ckpt_every = cfg.ckpt_interval or cfg.eval_interval
-                if self.step % ckpt_every == 0 or self.step == stop or self._stop_requested:
+                    last_eval, eval_step = self._eval_and_log(elapsed0 + time.time() - t0), self.step
+                stopping = self._stop_agreed()
+                # on rank 0's clock only: saving is rank 0's alone, so the ranks need not agree on it
+                timed = cfg.checkpoint_every_s and time.time() - t_ckpt >= cfg.checkpoint_every_s
+                if (
+                    self.step % (cfg.ckpt_interval or cfg.eval_interval) == 0
+                    or self.step == stop
+                    or stopping
+                    or timed
+                ):
                     self.save(elapsed0 + time.time() - t0)
+                    t_ckpt = time.time()
         if self.step == cfg.max_iters and self.task.final_splits and cfg.eval_iters:
             final = self.evaluate(self.task.final_splits, task_metrics=False)
             self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)
             last_eval = {**last_eval, **final}
-        if self._stop_requested:
+        if self.stop_signal and self.env.master:
             log.info(
-                "interrupted at step %d; checkpoint saved in %s (resume with --resume)",
+                "stopped by %s at step %d; checkpoint saved in %s (resume with --resume)",
+                signal.Signals(self.stop_signal).name,
                 self.step,
                 self.run_dir,
             )
+        if eval_step != self.step and self.step < cfg.max_iters:
+            return {"train_loss": self.last_train_loss}
         return last_eval
 
+    def _stop_agreed(self) -> bool:
+        """Whether to stop after this step. Under DDP every rank stops at the same step: a signal can reach
+        one rank a step before another, and a rank that stopped alone would leave the others waiting."""
+        if self.env.world > 1:
+            flag = torch.tensor(self.stop_signal, device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            self.stop_signal = int(flag)
+        return bool(self.stop_signal)
+
     def _eval_and_log(self, elapsed: float) -> dict[str, float]:
+        """Evaluate, log and track the best val_loss; returns the evaluation."""
         res = self.evaluate()
         self.metrics.write(self.step, elapsed, **res)
         self.best_val = min(self.best_val, res.get("val_loss", math.inf))
@@ -281,11 +355,21 @@ class Trainer:
             "best_val_loss": self.best_val,
             "world_size": self.env.world,
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            # what the LR schedule would do next, to tell a resume with another schedule (a larger max_iters)
+            "next_lr": lr_at(self.step, self.cfg),
+            "lr_decay_end": self.cfg.lr_decay_iters or self.cfg.max_iters,
         }
         checkpoint.save_trainer_state(self.run_dir, self.step, self.opt, self._rng_state(), info)
 
     def _load(self) -> None:
+        """Restore a run's checkpoint; refuse (before writing anything) a run that has nothing left to do."""
         doc, opt_state, rng = checkpoint.load_trainer_state(self.run_dir)
+        if doc["step"] >= self.cfg.max_iters:
+            raise ConfigError(
+                f"{self.run_dir} is already at step {doc['step']} (train.max_iters={self.cfg.max_iters}); "
+                f"raise train.max_iters to train on, e.g. --set train.max_iters={2 * doc['step']}"
+            )
+        self._warn_schedule_change(doc)
         checkpoint.load_weights(self.raw, self.run_dir / "model.safetensors")
         self.opt.load_state_dict(opt_state)
         torch.set_rng_state(rng["torch"])
@@ -301,43 +385,101 @@ class Trainer:
 
     _elapsed0 = 0.0
 
-    # -- progress and Ctrl-C -------------------------------------------------------------------------------
+    def _warn_schedule_change(self, doc: dict) -> None:
+        """A resume whose schedule differs from the saved run's (a larger max_iters moves the decay's end)
+        jumps the LR: say so, and how to keep the old schedule."""
+        old, new = doc.get("next_lr"), lr_at(doc["step"], self.cfg)
+        if old is None or math.isclose(old, new, rel_tol=1e-9) or not self.env.master:
+            return
+        end = self.cfg.lr_decay_iters or self.cfg.max_iters
+        log.warning(
+            "the LR schedule changed on resume: step %d trains at lr %.3g, not %.3g as the saved run "
+            "would; the %s schedule now ends at min_lr %.3g at step %d (train.lr_decay_iters, else "
+            "train.max_iters). To keep the saved run's schedule, set train.lr_decay_iters=%d (the LR then "
+            "stays at min_lr after it)",
+            doc["step"],
+            new,
+            old,
+            self.cfg.schedule,
+            self.cfg.min_lr,
+            end,
+            doc.get("lr_decay_end", end),
+        )
+
+    # -- progress and signals ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _progress(self, total: int):
-        """A rich bar (step, loss, tokens/s, ETA) on rank 0; yields update(step, loss, tokens_per_s)."""
-        if not (self.cfg.progress and self.env.master):
+        """Yields update(step, loss, tokens_per_s), called every step, on rank 0. On a terminal: a rich bar
+        (step, loss, tokens/s, ETA). Otherwise (a log file, a pipe): one log line every heartbeat_s."""
+        from rich.console import Console
+
+        if not self.env.master:
             yield lambda *a: None
-            return
+        elif self.cfg.progress and Console().is_terminal:
+            yield from self._bar(total)
+        else:
+            yield self._heartbeat(total)
+
+    def _bar(self, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         cols = [
             TextColumn("[bold]train"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s"),
+            TextColumn("{task.fields[status]}"),  # empty until a loss is logged
             TimeRemainingColumn(),
         ]
         with Progress(*cols, transient=False) as p:
-            task = p.add_task("train", total=total, completed=self.step, loss=float("nan"), tps=0.0)
-            yield lambda step, loss, tps: p.update(task, completed=step, loss=loss, tps=tps)
+            task = p.add_task("train", total=total, completed=self.step, status="")
+            yield lambda step, loss, tps: p.update(task, completed=step, status=_status(loss, tps))
+
+    def _heartbeat(self, total: int):
+        t0 = last = time.time()
+        step0 = self.step
+
+        def beat(step: int, loss: float, tps: float) -> None:
+            nonlocal last
+            now = time.time()
+            if not self.cfg.heartbeat_s or now - last < self.cfg.heartbeat_s:
+                return
+            last = now
+            eta = (total - step) * (now - t0) / max(step - step0, 1)
+            parts = [f"step {step}/{total}", _status(loss, tps), f"ETA {_duration(eta)}"]
+            log.info("  ".join(p for p in parts if p))
+
+        return beat
 
     @contextlib.contextmanager
-    def _sigint(self):
-        """First Ctrl-C: finish the step, checkpoint, stop. Second: the usual KeyboardInterrupt."""
-        import threading
-
+    def _signals(self):
+        """First SIGINT (Ctrl-C) or SIGTERM (timeout, SLURM, Kubernetes): finish the step, checkpoint, stop.
+        A second: stop at once without a checkpoint (KeyboardInterrupt, or exit 128 + SIGTERM)."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum, frame):
-            if self._stop_requested:
-                raise KeyboardInterrupt
-            self._stop_requested = True
-            log.warning("stopping after this step (Ctrl-C again to abort without a checkpoint)")
+            if self.stop_signal:
+                raise KeyboardInterrupt if signum == signal.SIGINT else SystemExit(128 + signum)
+            self.stop_signal = signum
+            log.warning(
+                "%s: stopping after this step (send it again to stop at once, without a checkpoint)",
+                signal.Signals(signum).name,
+            )
 
-        old = signal.signal(signal.SIGINT, handler)
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, old)
+            for s, h in old.items():
+                signal.signal(s, h)
+
+
+def _status(loss: float, tps: float) -> str:
+    """ "loss 2.3456  12,345 tok/s", or "" before the first logged step."""
+    return "" if math.isnan(loss) else f"loss {loss:.4f}  {tps:,.0f} tok/s"
+
+
+def _duration(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}h{s // 60 % 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from nanozoo.core.config import ConfigError
 from nanozoo.data.catalogue import read_text
 
 
@@ -32,7 +33,13 @@ def split_stream(ids: list[int] | torch.Tensor, val_fraction: float) -> dict[str
 def random_windows(data: torch.Tensor, batch_size: int, block_size: int, gen: torch.Generator):
     """(x, y) of shape (B, T): B windows at random offsets, y is x shifted by one token."""
     if len(data) <= block_size:
-        raise ValueError(f"a split of {len(data)} tokens is too short for block_size={block_size}")
+        raise ConfigError(f"a split of {len(data):,} tokens is too short for block_size={block_size}")
+    if batch_size * block_size > len(data):  # every batch would read the split over and over
+        raise ConfigError(
+            f"a batch of {batch_size} windows of block_size={block_size} ({batch_size * block_size:,} "
+            f"tokens) is longer than a whole split of {len(data):,} tokens: lower model.block_size or "
+            "train.batch_size"
+        )
     ix = torch.randint(len(data) - block_size, (batch_size,), generator=gen)  # (B,)
     offsets = ix[:, None] + torch.arange(block_size + 1)  # (B, T + 1)
     chunk = data[offsets]  # (B, T + 1)

@@ -5,6 +5,7 @@ The CLI's `train`, `sample` and `list` are thin wrappers over `train`, `sample` 
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,9 @@ import torch
 
 from nanozoo.core import plots
 from nanozoo.core.atomic import atomic_write
-from nanozoo.core.config import apply_overrides, to_dict
-from nanozoo.core.runlog import best_metric, new_run_dir, write_config
-from nanozoo.core.trainer import Trainer, init_distributed
+from nanozoo.core.config import apply_overrides, override_items, refuse_derived, to_dict
+from nanozoo.core.runlog import best_metric, new_run_dir, read_config, write_config
+from nanozoo.core.trainer import Trainer, check_batches, check_device, init_distributed
 from nanozoo.experiments.diagnostics import TrainingWatch
 from nanozoo.experiments.registry import Experiment, ExperimentError, SampleOptions, get, load_run, registry
 
@@ -50,21 +51,27 @@ def train(
     `diagnostics` (MLP experiments): activation/gradient histograms at init and the update-to-data ratio
     over training, drawn into RUN/diagnostics/."""
     exp = get(name)
+    given = [f"{k}={v}" for k, v in override_items(overrides)]
     if resume is not None:
         _, cfg = load_run(resume, expect=name)
         cfg = apply_overrides(cfg, overrides)
+        given = read_config(resume).get("overrides", []) + given
     else:
         cfg = build_config(exp, overrides)
     if exp.loop is not None:  # an experiment with its own loop (numpy, micrograd)
         if diagnostics:
             raise ExperimentError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
         run_dir = Path(resume) if resume is not None else _shared_run_dir(name, runs_root)
-        write_config(run_dir, name, to_dict(cfg))
+        write_config(run_dir, name, to_dict(cfg), given)
         metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
         plots.loss_curves(run_dir, title=name)
         return run_dir, metrics
+    check_device(cfg.train.device)
     torch.manual_seed(cfg.train.seed)  # the model's init
+    before = copy.deepcopy(cfg)
     task = exp.setup(cfg, Path(data_dir) if data_dir else None)  # builds the model: exp.build(cfg)
+    refuse_derived(before, cfg, overrides)
+    check_batches(task, cfg.train)
     if diagnostics:
         TrainingWatch.check(task.model)
     # only now, with the config and the model known to be good, is a run folder made
@@ -72,10 +79,11 @@ def train(
     trainer = Trainer(task, cfg.train, run_dir, resume=resume is not None)
     watch = TrainingWatch(trainer.raw, trainer.opt, start_step=trainer.step) if diagnostics else None
     if trainer.env.master:
-        write_config(run_dir, name, to_dict(cfg))  # after setup: it may fill in derived values (vocab_size)
+        write_config(run_dir, name, to_dict(cfg), given)  # after setup: it fills in derived values
         if task.save is not None:
             task.save(run_dir)
     metrics = {**trainer.fit(until=until), "step": trainer.step, "max_iters": cfg.train.max_iters}
+    metrics["signal"] = trainer.stop_signal
     if trainer.env.master:
         if task.sample is not None and trainer.step == cfg.train.max_iters:
             atomic_write(run_dir / "samples.txt", task.sample(trainer.raw))
