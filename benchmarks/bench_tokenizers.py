@@ -4,8 +4,10 @@ Training (Tiny Shakespeare, GPT-2 split pattern, vocab 512 and 4096):
   ours (nanozoo RegexTokenizer, incremental trainer) vs HF `tokenizers` BpeTrainer (byte-level) vs a naive
   minbpe-style trainer written below (full recount of every pair after every merge).
 Encode (Tiny Shakespeare, MB/s of UTF-8 input, single call):
-  ours vs tiktoken on the same ranks: GPT-2's real vocabulary, and our 4096-token vocabulary exported as
-  `.tiktoken`. "cold" is a fresh tokenizer (empty chunk cache), "warm" the second call.
+  ours vs tiktoken on the same ranks: GPT-2's and GPT-4's (cl100k_base) real vocabularies, tiktoken's as
+  tiktoken itself defines them (`tiktoken_ext.openai_public`, files from the data catalogue), and our
+  4096-token vocabulary exported as `.tiktoken`. "cold" is a fresh tokenizer (empty chunk cache), "warm"
+  the second call.
 
 usage: python benchmarks/bench_tokenizers.py [--naive 512] [--repeat 5]
   --naive: vocab sizes at which to run the naive baseline (it takes ~90 s at 512; 0 to skip it).
@@ -24,6 +26,7 @@ import regex
 from nanozoo import data
 from nanozoo.tokenizers import GPT2_SPLIT_PATTERN, RegexTokenizer, load, save_tiktoken
 from nanozoo.tokenizers.base import get_stats, merge
+from nanozoo.tokenizers.gpt import tiktoken_encoding
 
 
 def timed(fn) -> tuple[float, object]:
@@ -164,10 +167,8 @@ def main() -> None:
         f"{'ranks':<26} {'ours cold':>10} {'ours warm':>10} {'tiktoken':>12} {'cold/tiktoken':>12} "
         f"{'warm/tiktoken':>12}"
     )
-    enc_json, vocab_bpe = data.path("gpt2_bpe", "encoder.json"), data.path("gpt2_bpe", "vocab.bpe")
-    ranks = tiktoken.load.data_gym_to_mergeable_bpe_ranks(str(vocab_bpe), str(enc_json))
-    ref = tiktoken.Encoding(name="gpt2", pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=ranks, special_tokens={})
-    bench_encode(text, load("gpt2"), ref, "GPT-2 (50,257)", args.repeat)
+    bench_encode(text, load("gpt2"), tiktoken_encoding("gpt2"), "GPT-2 (50,257)", args.repeat)
+    bench_encode(text, load("cl100k"), tiktoken_encoding("cl100k_base"), "cl100k (100,277)", args.repeat)
     with tempfile.TemporaryDirectory() as d:
         path = save_tiktoken(trained[4096], Path(d) / "ours4096.tiktoken")
         ref = tiktoken.Encoding(

@@ -45,27 +45,36 @@ def test_vocab_windows_and_sequences_worked_example():
 
 def test_count_bigram_reaches_the_published_nll(tmp_path):
     run_dir, m = runner.train("names-bigram-count", runs_root=tmp_path)
-    assert m["all_loss"] < 2.4765 + 0.02  # published: +1 smoothing, fit and scored on all names
-    assert abs(m["all_loss"] - 2.4546) < 1e-3  # what we measure (deterministic: counting)
+    # +1 smoothing, fit and scored on all 228,146 bigrams: 2.454577 exactly (float64); the lecture's float32
+    # running sum of log-probabilities prints 2.4544 (2.4541 without smoothing)
+    assert m["all_loss"] == pytest.approx(2.454577, abs=1e-6)
     assert m["val_loss"] < 2.47
     assert len((run_dir / "samples.txt").read_text().splitlines()) == 20
 
 
-# (experiment, overrides, val_loss threshold): a few seconds each on one core; the untrained loss is ~3.30
+# (experiment, overrides, val_loss threshold): a few seconds each on one core; the untrained loss is ~3.30 and
+# the best a bigram can do on val is 2.4533 (counts, test above). Every context model must beat it clearly:
+# its threshold is below 2.40, about 0.03 above what it reached here (measured: the comment after each).
 LEARNING = [
-    ("names-bigram", ["train.max_iters=150", "train.batch_size=512"], 2.60),
-    ("names-mlp", ["train.max_iters=600", "train.batch_size=64"], 2.45),
-    ("names-mlp-bn", ["train.max_iters=600", "train.batch_size=64"], 2.45),
-    ("names-backprop", ["train.max_iters=600", "train.batch_size=64"], 2.50),
-    ("names-wavenet", ["train.max_iters=300", "train.batch_size=64", "model.n_hidden=32"], 2.50),
-    ("names-rnn", ["train.max_iters=200", "train.batch_size=32", "model.n_embd2=32"], 2.50),
-    ("names-gru", ["train.max_iters=200", "train.batch_size=32", "model.n_embd2=32"], 2.50),
-    ("names-lstm", ["train.max_iters=200", "train.batch_size=32", "model.n_embd2=32"], 2.55),
-    ("names-bow", ["train.max_iters=300", "train.batch_size=32"], 2.55),
+    ("names-bigram", ["train.max_iters=150", "train.batch_size=512"], 2.50),  # 2.4606
+    ("names-mlp", ["train.max_iters=600", "train.batch_size=64"], 2.32),  # 2.2814
+    ("names-mlp-bn", ["train.max_iters=800", "train.batch_size=64"], 2.35),  # 2.3135
+    ("names-backprop", ["train.max_iters=900", "train.batch_size=64"], 2.37),  # 2.3334
+    ("names-wavenet", ["train.max_iters=400", "train.batch_size=64", "model.n_hidden=64"], 2.34),  # 2.3067
+    ("names-rnn", ["train.max_iters=300", "train.batch_size=32", "model.n_embd2=32"], 2.34),  # 2.3074
+    ("names-gru", ["train.max_iters=300", "train.batch_size=32", "model.n_embd2=32"], 2.34),  # 2.3088
+    ("names-lstm", ["train.max_iters=300", "train.batch_size=32", "model.n_embd2=32"], 2.36),  # 2.3275
+    ("names-bow", ["train.max_iters=300", "train.batch_size=32"], 2.33),  # 2.3004
     (
         "names-transformer",
-        ["train.max_iters=150", "train.batch_size=32", "model.n_layer=1", "model.n_embd=32"],
-        2.55,
+        [
+            "train.max_iters=300",
+            "train.batch_size=32",
+            "model.n_layer=1",
+            "model.n_embd=32",
+            "model.dropout=0.0",
+        ],
+        2.39,  # 2.3537
     ),
 ]
 

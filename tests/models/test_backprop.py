@@ -1,7 +1,10 @@
-"""Every hand-written backward against autograd in float64 (the issue's 1e-6), per layer and end to end."""
+"""Every hand-written backward against autograd in float64 (the issue's 1e-6), per layer and end to end;
+the whole model against the same network built from torch's own layers (nn.Embedding, nn.Linear,
+F.batch_norm), forward, gradients and running statistics."""
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from nanozoo.models.backprop import (
     BackpropConfig,
@@ -101,6 +104,60 @@ def test_eval_mode_uses_running_statistics():
         h2 = (model.C[X2].view(5, -1) @ model.W1 + model.b1 - h.mean(0)) / torch.sqrt(h.var(0) + 1e-5)
         want = torch.tanh(model.bngain * h2 + model.bnbias) @ model.W2 + model.b2
     torch.testing.assert_close(logits, want, atol=1e-5, rtol=1e-5)
+
+
+def torch_reference(model: ManualMLP):
+    """The same network from torch's layers, holding copies of `model`'s parameters and statistics.
+    Returns forward(X, training), the running statistics, and grads() in the order of `model.params()`."""
+    cfg = model.config
+    emb = nn.Embedding.from_pretrained(model.C.detach().clone(), freeze=False)
+    fc1, fc2 = nn.Linear(*model.W1.shape).double(), nn.Linear(*model.W2.shape).double()
+    with torch.no_grad():  # nn.Linear keeps its weight as (out, in): ours transposed
+        for fc, W, b in ((fc1, model.W1, model.b1), (fc2, model.W2, model.b2)):
+            fc.weight.copy_(W.T)
+            fc.bias.copy_(b)
+    gain, bias = (nn.Parameter(p.detach().clone()) for p in (model.bngain, model.bnbias))
+    stats = [model.running_mean.clone(), model.running_var.clone()]
+
+    def forward(X, training):
+        h = fc1(emb(X).flatten(1))  # (B, T, E) -> (B, T * E) -> (B, H)
+        h = F.batch_norm(h, *stats, gain, bias, training, cfg.momentum, cfg.eps)
+        return fc2(torch.tanh(h))  # (B, V)
+
+    def grads():
+        W1, W2 = fc1.weight.grad.T, fc2.weight.grad.T
+        return [emb.weight.grad, W1, fc1.bias.grad, gain.grad, bias.grad, W2, fc2.bias.grad]
+
+    return forward, stats, grads
+
+
+def test_training_step_equals_torch_layers():
+    torch.manual_seed(0)
+    model = ManualMLP(BackpropConfig(n_hidden=16)).double()
+    forward, stats, grads = torch_reference(model)
+    X, Y = torch.randint(0, 27, (32, 3)), torch.randint(0, 27, (32,))
+    _, loss = model(X, Y)  # our forward and our backward
+    loss.backward()
+    ref_loss = F.cross_entropy(forward(X, training=True), Y)
+    ref_loss.backward()
+    torch.testing.assert_close(loss, ref_loss, **TOL)
+    for name, p, g in zip(
+        ("C", "W1", "b1", "bngain", "bnbias", "W2", "b2"), model.params(), grads(), strict=True
+    ):
+        torch.testing.assert_close(p.grad, g, **TOL, msg=lambda m, n=name: f"{n}: {m}")
+    # running statistics updated as torch's BatchNorm does (momentum, unbiased variance)
+    torch.testing.assert_close(model.running_mean, stats[0], **TOL)
+    torch.testing.assert_close(model.running_var, stats[1], **TOL)
+
+
+def test_eval_forward_equals_torch_layers():
+    torch.manual_seed(1)
+    model = ManualMLP(BackpropConfig(n_hidden=16)).double()
+    model(torch.randint(0, 27, (64, 3)), torch.randint(0, 27, (64,)))  # running stats away from 0 and 1
+    forward, _, _ = torch_reference(model)
+    X = torch.randint(0, 27, (5, 3))
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(X)[0], forward(X, training=False), **TOL)
 
 
 def test_parameter_count_is_the_notebooks():

@@ -46,40 +46,23 @@ def shakespeare(need_data) -> str:
     return need_data("tinyshakespeare", "input.txt").read_text(encoding="utf-8")
 
 
-# the files tiktoken_ext.openai_public downloads, by URL basename -> (dataset, file) of our catalogue
-TIKTOKEN_FILES = {
-    "vocab.bpe": ("gpt2_bpe", "vocab.bpe"),
-    "encoder.json": ("gpt2_bpe", "encoder.json"),
-    "cl100k_base.tiktoken": ("cl100k", "cl100k_base.tiktoken"),
-}
-
-
 @pytest.fixture(scope="session")
 def tiktoken_encoding(need, need_data, tmp_path_factory):
-    """`tiktoken_encoding("cl100k_base")`: the tiktoken.Encoding that tiktoken's own constructor builds
-    (`tiktoken_ext.openai_public`: its split pattern, special tokens and sha256 checks), with its loaders
-    pointed at the data mirror instead of the network. Our patterns and special tokens play no part."""
-    tiktoken, load = need("tiktoken"), need("tiktoken.load")
-    public = need("tiktoken_ext.openai_public")
+    """`tiktoken_encoding("cl100k_base")`: tiktoken's own encoding (its pattern and special tokens), built
+    offline from the data mirror by `nanozoo.tokenizers.gpt.tiktoken_encoding`."""
+    from nanozoo.tokenizers.gpt import TIKTOKEN_FILES, tiktoken_encoding
 
-    def local(url: str) -> str:
-        return str(need_data(*TIKTOKEN_FILES[url.rsplit("/", 1)[-1]]))
-
-    def load_bpe(url, expected_hash=None):
-        return load.load_tiktoken_bpe(local(url), expected_hash)
-
-    def data_gym(vocab_bpe_file, encoder_json_file, **hashes):
-        return load.data_gym_to_mergeable_bpe_ranks(local(vocab_bpe_file), local(encoder_json_file), **hashes)
-
+    need("tiktoken")
+    need("tiktoken_ext.openai_public")
+    for dataset, file in TIKTOKEN_FILES.values():
+        need_data(dataset, file)
     built = {}
 
     def encoding(name: str):
         if name not in built:
-            with pytest.MonkeyPatch.context() as mp:
+            with pytest.MonkeyPatch.context() as mp:  # tiktoken keeps a copy of each file it reads
                 mp.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("tiktoken-cache")))
-                mp.setattr(public, "load_tiktoken_bpe", load_bpe)
-                mp.setattr(public, "data_gym_to_mergeable_bpe_ranks", data_gym)
-                built[name] = tiktoken.Encoding(**public.ENCODING_CONSTRUCTORS[name]())
+                built[name] = tiktoken_encoding(name, download=False)
         return built[name]
 
     return encoding

@@ -125,16 +125,17 @@ def load_trainer_state(run_dir: Path) -> tuple[dict, dict[str, torch.Tensor], di
             raise CheckpointError(f"cannot resume from {run_dir}: {p.name} is missing (no checkpoint yet?)")
     try:
         doc = upgrade(json.loads(jpath.read_text()))
-        tensors = load_file(str(spath))
-    except (json.JSONDecodeError, SafetensorError, OSError) as e:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
         raise CheckpointError(
-            f"cannot resume from {run_dir}: trainer state is truncated or corrupt ({e})"
+            f"cannot resume from {run_dir}: {jpath.name} is truncated or corrupt ({e})"
         ) from None
-    steps = {
-        doc["step"],
-        int(read_metadata(spath).get("step", -1)),
-        int(read_metadata(mpath).get("step", -1)),
-    }
+    try:
+        tensors = load_file(str(spath))
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(
+            f"cannot resume from {run_dir}: {spath.name} is truncated or corrupt ({e})"
+        ) from None
+    steps = {doc["step"], _step_of(spath), _step_of(mpath)}
     if len(steps) != 1:
         raise CheckpointError(
             f"cannot resume from {run_dir}: its files are from different steps {sorted(steps)}"
@@ -153,11 +154,28 @@ def load_trainer_state(run_dir: Path) -> tuple[dict, dict[str, torch.Tensor], di
     return doc, {"state": state, "param_groups": doc["param_groups"]}, rng
 
 
-def upgrade(doc: dict) -> dict:
-    """Bring a trainer_state.json of an older format up to FORMAT_VERSION (the one place that knows how)."""
-    fmt = doc.get("format")
+def _step_of(path: Path) -> int:
+    """The step in a safetensors checkpoint's metadata (-1 if it has none); a newer format is refused."""
+    meta = read_metadata(path)
+    fmt, step = meta.get("format", "1"), meta.get("step", "-1")
+    if not (fmt.isdigit() and step.lstrip("-").isdigit()):
+        raise CheckpointError(f"{path} is not a nanozoo checkpoint (metadata {meta})")
+    if int(fmt) > FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format {fmt} is newer than this nanozoo reads ({FORMAT_VERSION})")
+    return int(step)
+
+
+def upgrade(doc: Any) -> dict:
+    """Bring a trainer_state.json of an older format up to FORMAT_VERSION (the one place that knows how);
+    refuse one that is not ours, is newer, or lacks what a resume reads."""
+    fmt = doc.get("format") if isinstance(doc, dict) else None
     if fmt is None or not isinstance(fmt, int):
         raise CheckpointError("trainer_state.json is not a nanozoo checkpoint (no format version)")
     if fmt > FORMAT_VERSION:
         raise CheckpointError(f"checkpoint format {fmt} is newer than this nanozoo reads ({FORMAT_VERSION})")
+    for key, kind in (("step", int), ("param_groups", list)):
+        if not isinstance(doc.get(key), kind):
+            raise CheckpointError(
+                f"trainer_state.json is corrupt: {key!r} is missing or not a {kind.__name__}"
+            )
     return doc

@@ -158,3 +158,44 @@ def cl100k(data_dir=None, download: bool = True) -> RegexTokenizer:
     from nanozoo import data
 
     return from_tiktoken_file(data.path("cl100k", "cl100k_base.tiktoken", data_dir, download=download))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The reference: tiktoken's own encodings, offline
+
+# the files tiktoken_ext.openai_public downloads, by URL basename -> (dataset, file) of our catalogue
+TIKTOKEN_FILES = {
+    "vocab.bpe": ("gpt2_bpe", "vocab.bpe"),
+    "encoder.json": ("gpt2_bpe", "encoder.json"),
+    "cl100k_base.tiktoken": ("cl100k", "cl100k_base.tiktoken"),
+}
+
+
+def tiktoken_encoding(name: str, data_dir=None, download: bool = True):
+    """tiktoken's `name` encoding ("gpt2", "cl100k_base") as tiktoken itself defines it
+    (`tiktoken_ext.openai_public`: its split pattern, special tokens and sha256 checks), with its files
+    read through our data catalogue instead of tiktoken's URLs. None of our patterns or special tokens
+    play a part: this is what the parity tests and benchmarks compare with. Needs `tiktoken`."""
+    import tiktoken
+    import tiktoken.load
+    from tiktoken_ext import openai_public as public
+
+    from nanozoo import data
+
+    def local(url: str) -> str:
+        return str(data.path(*TIKTOKEN_FILES[url.rsplit("/", 1)[-1]], data_dir, download=download))
+
+    def load_bpe(url, expected_hash=None):
+        return tiktoken.load.load_tiktoken_bpe(local(url), expected_hash)
+
+    def data_gym(vocab_bpe_file, encoder_json_file, **hashes):
+        return tiktoken.load.data_gym_to_mergeable_bpe_ranks(
+            local(vocab_bpe_file), local(encoder_json_file), **hashes
+        )
+
+    saved = public.load_tiktoken_bpe, public.data_gym_to_mergeable_bpe_ranks
+    public.load_tiktoken_bpe, public.data_gym_to_mergeable_bpe_ranks = load_bpe, data_gym
+    try:
+        return tiktoken.Encoding(**public.ENCODING_CONSTRUCTORS[name]())
+    finally:
+        public.load_tiktoken_bpe, public.data_gym_to_mergeable_bpe_ranks = saved
