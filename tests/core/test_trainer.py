@@ -4,6 +4,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -91,6 +92,31 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path):
     cfg = TrainConfig(max_iters=5, eval_iters=0, progress=False, warmup_iters=0)
     with pytest.raises(TrainingDiverged, match="loss is (inf|nan) at step 1.*lower train.lr"):
         Trainer(Task(model, batch, loss=loss), cfg, tmp_path).fit()
+
+
+def _line_task():
+    def batch(split, B, gen):
+        x = torch.randn(B, 2, generator=gen)
+        return x, x.sum(1, keepdim=True)
+
+    return Task(torch.nn.Linear(2, 1), batch, loss=lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]))
+
+
+def test_a_stop_during_the_first_evaluation_leaves_a_run_to_resume(tmp_path, monkeypatch):
+    cfg = TrainConfig(max_iters=3, eval_iters=1, progress=False, warmup_iters=0)
+    trainer = Trainer(_line_task(), cfg, tmp_path)
+    evaluate = trainer.evaluate
+
+    def interrupted(*a, **k):  # a Ctrl-C arrives while step 0 is evaluated
+        trainer.stop_signal = signal.SIGINT
+        return evaluate(*a, **k)
+
+    monkeypatch.setattr(trainer, "evaluate", interrupted)
+    trainer.fit()
+    assert trainer.step == 0 and json.loads((tmp_path / "trainer_state.json").read_text())["step"] == 0
+    Trainer(_line_task(), cfg, tmp_path, resume=True).fit()
+    steps = [r["step"] for r in read_metrics(tmp_path) if "val_loss" in r]
+    assert steps == [0, 3]  # step 0 is evaluated once, not again on resume
 
 
 def test_gradient_accumulation_equals_a_bigger_batch(tmp_path, tiny_gpt_overrides):

@@ -25,12 +25,13 @@ def save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
-# The loss series of metrics.jsonl: legend label and line style. The batch loss is noisy and thin, drawn
-# first; the evaluations are dashed/solid with markers on top, so neither hides the other.
+# The loss series of metrics.jsonl: legend label and line style. The noisy batch loss is thin and faint,
+# at the back; val is wide, and the train evaluation a thin dashed line over it, so where the two agree
+# both stay visible.
 LOSS_STYLES = {
     "train_loss": ("train (batch)", {"color": "C0", "alpha": 0.45, "linewidth": 1.0, "zorder": 1}),
+    "val_loss": ("val", {"color": "C1", "marker": "s", "linewidth": 3.0, "alpha": 0.8, "zorder": 2}),
     "train_eval_loss": ("train (eval)", {"color": "C0", "linestyle": "--", "marker": "o", "zorder": 3}),
-    "val_loss": ("val", {"color": "C1", "marker": "s", "linewidth": 2.0, "zorder": 4}),
 }
 
 

@@ -79,8 +79,12 @@ def check_device(name: str) -> None:
                 f"train.device={name}: no CUDA GPU is visible (torch {torch.__version__} is {build}); "
                 "use train.device=cpu or auto"
             )
-        if dev.index is not None and dev.index >= n:
-            raise ConfigError(f"train.device={name}: this machine has {n} GPU(s), cuda:0 to cuda:{n - 1}")
+        index = dev.index if dev.index is not None else DistEnv.from_env().local_rank  # torchrun: one each
+        if index >= n:
+            raise ConfigError(
+                f"train.device={name}: this machine has {n} GPU(s), cuda:0 to cuda:{n - 1}, and this "
+                f"process would take cuda:{index} (torchrun's --nproc_per_node is at most the GPU count)"
+            )
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(f"train.device={name}: Apple's MPS is not available here; use cpu or auto")
 
@@ -179,6 +183,7 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir, enabled=self.env.master)
         self.stop_signal = 0  # the signal (SIGINT, SIGTERM) that asked the run to stop; 0: none
         self.last_train_loss = math.nan
+        self.resumed = resume
         if resume:
             self._load()
 
@@ -273,9 +278,11 @@ class Trainer:
         t0 = t_log = t_ckpt = time.time()
         tok_log, tps, elapsed0 = 0, math.nan, self._elapsed0
         with self._progress(stop) as progress, self._signals():
-            if self.step == 0 and cfg.eval_iters:
+            if self.step == 0 and cfg.eval_iters and not self.resumed:
                 last_eval, eval_step = self._eval_and_log(elapsed0), 0
             stopping = self._stop_agreed()
+            if stopping and self.step == 0:  # stopped during the first evaluation: --resume starts here
+                self.save(elapsed0 + time.time() - t0)
             while self.step < stop and not stopping:
                 loss, tokens = self.train_step()
                 tok_log += tokens
