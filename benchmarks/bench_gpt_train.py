@@ -2,9 +2,11 @@
 
 Shape: the nanoGPT CPU recipe (4 layers, 4 heads, 128 wide, context 64, batch 12, vocab 65). Each model runs
 the same AdamW training step on the same batches; rounds alternate between the two so that load from other
-processes falls on both alike, and the median round is reported.
+processes falls on both alike, and the median round is reported. HF's attention implementation is pinned
+(`--hf-attn`, default "sdpa": the fused kernel ours calls too; "eager" is HF's explicit matmul-softmax) and
+printed, so that a transformers release that changes its default cannot change the comparison silently.
 
-    python benchmarks/bench_gpt_train.py [--rounds 7] [--steps 30] [--threads 2]
+    python benchmarks/bench_gpt_train.py [--rounds 7] [--steps 30] [--threads 2] [--hf-attn sdpa]
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import statistics
 import time
 
 import torch
+import transformers
 
 from nanozoo.models.gpt import GPT, GPTConfig
 
 
-def make_models(cfg: GPTConfig):
-    import transformers
-
+def make_models(cfg: GPTConfig, hf_attn: str):
     torch.manual_seed(0)
     ours = GPT(cfg)
     hf_cfg = transformers.GPT2Config(
@@ -34,8 +35,11 @@ def make_models(cfg: GPTConfig):
         attn_pdrop=cfg.dropout,
         bos_token_id=0,
         eos_token_id=0,
+        attn_implementation=hf_attn,
     )
     theirs = transformers.GPT2LMHeadModel(hf_cfg)
+    if theirs.config._attn_implementation != hf_attn:
+        raise RuntimeError(f"HF chose attention {theirs.config._attn_implementation!r}, asked {hf_attn!r}")
     return ours, theirs
 
 
@@ -59,11 +63,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--batch", type=int, default=12)
+    ap.add_argument("--hf-attn", choices=["sdpa", "eager"], default="sdpa")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
-    ours, theirs = make_models(cfg)
+    ours, theirs = make_models(cfg, args.hf_attn)
     steps = {"nanozoo GPT": step_fn(ours.train(), False), "HF GPT2LMHeadModel": step_fn(theirs.train(), True)}
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, cfg.vocab_size, (args.batch, cfg.block_size + 1), generator=g)
@@ -82,7 +87,8 @@ def main() -> None:
     tps = {k: tokens / statistics.median(v) for k, v in times.items()}
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}x{cfg.block_size}, "
-        f"{cfg.n_layer}x{cfg.n_embd}, median of {args.rounds} rounds of {args.steps} steps"
+        f"{cfg.n_layer}x{cfg.n_embd}, median of {args.rounds} rounds of {args.steps} steps; HF "
+        f"transformers {transformers.__version__}, attn_implementation={theirs.config._attn_implementation!r}"
     )
     print(f"{'model':<22}{'tokens/s':>12}{'ms/step':>10}")
     for k, v in tps.items():

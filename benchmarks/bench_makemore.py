@@ -1,9 +1,10 @@
 """The makemore results table: each names-* model's exact losses next to the published figure.
 
-Reads the newest finished run of every names-* experiment under --runs (train them first, one at a time:
-`nanozoo train names-mlp`, ...), recomputes the exact train/val/test losses over the whole of each split, and
-prints a markdown table with the training wall time from metrics.jsonl. It trains nothing itself, so
-`make bench` stays fast: a missing run is listed as "not trained".
+It trains nothing: it reads from disk the newest finished run of every names-* experiment under --runs
+(train them first, one at a time: `nanozoo train names-mlp`, ...), recomputes the exact train/val/test
+losses of that run's saved model over the whole of each split, and prints a markdown table with the
+training wall time from that run's metrics.jsonl and the run folder it read. A missing run is listed as
+"not trained here"; so `make bench` stays fast, and the table says which figures came from which run.
 
     NANOZOO_DATA=/work/shared/datasets .venv/bin/python benchmarks/bench_makemore.py [--runs runs]
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from nanozoo.core.runlog import read_config, read_metrics
 from nanozoo.experiments import get
-from nanozoo.experiments.makemore import exact_losses, load_model
+from nanozoo.experiments.makemore import exact_losses
+from nanozoo.experiments.registry import load_model
 
 ORDER = [
     "names-bigram-count",
@@ -52,7 +54,7 @@ def row(runs: Path, name: str) -> str:
     published = f"{ref.metric} {ref.value:g}" if ref else "-"
     run = newest_finished(runs, name)
     if run is None:
-        return f"| {name} | not trained | | | | {published} | | |"
+        return f"| {name} | not trained here | | | | {published} | | | no finished run in {runs / name} |"
     recs = read_metrics(run)
     wall = max(r.get("elapsed_s", 0.0) for r in recs)
     if name == "names-bigram-count":
@@ -69,7 +71,7 @@ def row(runs: Path, name: str) -> str:
     gap = f"{ours - ref.value:+.4f}" if ref and math.isfinite(ours) else "-"
     return (
         f"| {name} | {params} | {losses['train_loss']:.4f} | {losses['val_loss']:.4f} | "
-        f"{losses['test_loss']:.4f} | {published} | {gap} | {wall:.0f} s{extra} |"
+        f"{losses['test_loss']:.4f} | {published} | {gap} | {wall:.0f} s{extra} | {run} |"
     )
 
 
@@ -77,8 +79,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, default=Path("runs"))
     args = ap.parse_args()
-    print("| experiment | params | train | val | test | published | ours - published | training time |")
-    print("|---|---:|---:|---:|---:|---|---:|---|")
+    print(f"Read from disk, nothing trained: the newest finished run of each experiment under {args.runs}/\n")
+    cols = ["experiment", "params", "train", "val", "test", "published", "ours - published", "training time"]
+    print("| " + " | ".join([*cols, "run read"]) + " |")
+    print("|---|---:|---:|---:|---:|---|---:|---|---|")
     for name in ORDER:
         print(row(args.runs, name))
 

@@ -1,8 +1,9 @@
 """micrograd speed: nanozoo.autograd against the reference design, on the moons demo, in one process.
 
 The workload is karpathy/micrograd's demo.ipynb: make_moons(100, noise=0.1), MLP 2-16-16-1, max-margin
-loss + 1e-4 L2, 100 full-batch SGD steps with lr 1 - 0.9 k/100. Every engine runs the same user code
-(the demo's `loss()`, builtin `sum` included) from the same initial weights, so the losses must agree.
+loss + 1e-4 L2, `--steps` full-batch SGD steps (the demo's 100) with lr 1 - 0.9 k/steps (the demo's
+1 - 0.9 k/100 at 100 steps). Every engine runs the same user code (the demo's `loss()`, builtin `sum`
+included) from the same initial weights, so the losses must agree.
 
 Engines:
   naive        the reference design, written out below: a closure per node, children in a set,
@@ -162,7 +163,7 @@ def train(V, model, X, y, steps: int, pause_gc: bool) -> tuple[float, float, flo
         total, acc = loss()
         model.zero_grad()
         total.backward()
-        lr = 1.0 - 0.9 * k / 100
+        lr = 1.0 - 0.9 * k / steps  # the demo's 1 - 0.9 k/100 at its 100 steps; never negative
         for p in model.parameters():
             p.data -= lr * p.grad
         secs += time.perf_counter() - t0
