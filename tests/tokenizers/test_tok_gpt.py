@@ -69,11 +69,12 @@ def test_special_tokens_like_tiktoken(pair):
 
 @settings(max_examples=100, deadline=None)
 @given(
-    ids=st.lists(st.integers(0, 50255), max_size=30),
+    ids=st.lists(st.integers(0, 100255), max_size=30),
     s=st.one_of(st.text(max_size=100), st.text(alphabet=" \t\n\r0123456789x'", max_size=100)),
 )
 def test_decode_any_ids_and_round_trip(pair, ids, s):
     ours, ref = pair
+    ids = [i % ours.vocab_size for i in ids]  # any id of the vocabulary (gpt2: its special token too)
     assert ours.decode_bytes(ids) == ref.decode_bytes(ids)
     assert ours.decode(ids) == ref.decode(ids)  # invalid UTF-8 -> U+FFFD in both
     assert ours.encode_ordinary(s) == ref.encode_ordinary(s)
