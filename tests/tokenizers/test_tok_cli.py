@@ -107,6 +107,13 @@ def test_bad_files_are_one_line_user_errors(args, message, files, capsys, monkey
         main(["tokenizer", *args])
 
 
+def test_binary_stdin_is_a_user_error(capsys, monkeypatch):
+    stdin = io.TextIOWrapper(io.BytesIO(b"ok \xff\xfe"), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", stdin)
+    code, _, err = run(["encode"], capsys)
+    assert code == 1 and err == "error: stdin is not UTF-8 text (byte 0xff at offset 3)\n"
+
+
 def test_name_error_lists_what_is_accepted(files, capsys):
     _, _, err = run(["encode", "--name", str(files / "plain.txt"), "hi"], capsys)
     accepted = ["gpt2", "cl100k", "minilm", ".model", "nanozoo tokenizer train", ".tiktoken", "vocab.txt"]

@@ -65,7 +65,7 @@ def encode(
     from nanozoo.tokenizers import RegexTokenizer
 
     tok = _load(name, data_dir)
-    text = sys.stdin.read() if text is None else text
+    text = _stdin() if text is None else text
     if allow_special and isinstance(tok, RegexTokenizer):
         ids = tok.encode(text, allowed_special="all")
     else:
@@ -83,7 +83,7 @@ def decode(
     from nanozoo.tokenizers import TokenizerError
 
     tok = _load(name, data_dir)
-    raw = (sys.stdin.read() if ids is None else ids).split()
+    raw = (_stdin() if ids is None else ids).split()
     try:
         values = [int(x) for x in raw]
     except ValueError:
@@ -128,6 +128,17 @@ def _pieces(tok, ids: list[int]) -> list[str]:
     if pending:
         out.append(pending.decode("utf-8", errors="replace"))
     return out
+
+
+def _stdin() -> str:
+    from nanozoo.tokenizers import TokenizerError
+
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as e:
+        raise TokenizerError(
+            f"stdin is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})"
+        ) from None
 
 
 def _load(name: str, data_dir: Path | None):
