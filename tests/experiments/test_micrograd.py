@@ -2,8 +2,10 @@
 
 import json
 
+import numpy as np
 import pytest
 
+from nanozoo.core import plots
 from nanozoo.core.config import ConfigError, apply_overrides
 from nanozoo.experiments import get, micrograd
 
@@ -25,6 +27,26 @@ def test_moons_mlp_reproduces_the_micrograd_demo(tmp_path):
     assert recs[0]["train_acc"] == 0.5
     assert recs[99]["train_loss"] == pytest.approx(0.010978370135492717, abs=1e-12)
     assert (tmp_path / "decision_boundary.png").stat().st_size > 10_000
+
+
+def test_decision_boundary_has_axis_and_class_labels():
+    from nanozoo.autograd import MLP
+
+    X, y = micrograd.moons(micrograd.MoonsData(n_samples=20))
+    fig = micrograd._draw_boundary(MLP(2, [4, 1], seed=1), np.array(X), np.array(y), acc=0.85, n=8)
+    (ax,) = fig.axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert ax.get_title() == "micrograd MLP on two moons: train accuracy 85.0%"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["class -1", "predicted -1", "class +1", "predicted +1", "decision boundary"]
+    points = {c.get_label(): c.get_offsets() for c in ax.collections if c.get_label().startswith("class")}
+    for label, xy in points.items():  # each class's own points
+        mine = [x for x, t in zip(X, y, strict=True) if label == f"class {t:+.0f}"]
+        assert sorted(xy.tolist()) == sorted(mine) and len(mine) == 10
+    assert len(points) == 2
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # beside, not on the data
+    plots.plt.close(fig)
 
 
 def test_experiments_are_registered_with_references():

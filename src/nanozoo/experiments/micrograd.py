@@ -93,19 +93,33 @@ def run_moons(cfg: MoonsConfig, run_dir: Path, data_dir: Path | None) -> dict:
             {"elapsed_s": time.perf_counter() - t0, "train_loss": loss.data, "train_acc": acc, "lr": opt.lr}
         )
     loss, acc = max_margin_loss(model, X, y, cfg.train.alpha)  # after the last step
-    fig = _draw_boundary(model, np.array(X), np.array(y))
+    fig = _draw_boundary(model, np.array(X), np.array(y), acc)
     return finish(
         run_dir, t0, history, {"train_loss": loss.data, "train_acc": acc}, fig, "decision_boundary.png"
     )
 
 
-def _draw_boundary(model, X: np.ndarray, y: np.ndarray, n: int = 60):
+# class -1 / +1: its points in a strong colour, the region where the model predicts it in a light one
+CLASSES = {-1.0: ("#d7301f", "#fcbba1"), 1.0: ("#2166ac", "#c6dbef")}
+
+
+def _draw_boundary(model, X: np.ndarray, y: np.ndarray, acc: float, n: int = 60):
     plt = plots.plt
     xs = np.linspace(X[:, 0].min() - 1, X[:, 0].max() + 1, n)
     ys = np.linspace(X[:, 1].min() - 1, X[:, 1].max() + 1, n)
-    Z = np.array([[model([a, b]).data > 0 for a in xs] for b in ys])  # (n, n) the sign of the score
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ax.contourf(xs, ys, Z, cmap="Spectral", alpha=0.8)
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=40, cmap="Spectral", edgecolors="k")
-    ax.set_title("micrograd MLP on two moons: decision boundary")
+    S = np.array([[model([a, b]).data for a in xs] for b in ys])  # (n, n) the score at each grid point
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    levels = [min(S.min(), 0) - 1, 0, max(S.max(), 0) + 1]  # the sign of the score: below 0 is class -1
+    ax.contourf(xs, ys, S, levels=levels, colors=[region for _, region in CLASSES.values()])
+    if S.min() < 0 < S.max():
+        ax.contour(xs, ys, S, levels=[0.0], colors="k", linewidths=1.5)
+    for label, (colour, region) in CLASSES.items():
+        m = y == label
+        ax.scatter(X[m, 0], X[m, 1], s=30, color=colour, edgecolors="k", lw=0.5, label=f"class {label:+.0f}")
+        ax.fill_between([], [], color=region, label=f"predicted {label:+.0f}")
+    ax.plot([], [], "k-", lw=1.5, label="decision boundary")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(f"micrograd MLP on two moons: train accuracy {acc:.1%}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
     return fig
