@@ -8,6 +8,7 @@ import torch
 from nanozoo.data.names import CharVocab, context_windows, load_names, padded_sequences, split_names
 from nanozoo.experiments import SampleOptions, runner
 from nanozoo.experiments.makemore import exact_losses
+from nanozoo.experiments.registry import table
 
 # ---------------------------------------------------------------------------------------------------
 # Data
@@ -119,7 +120,7 @@ def test_prompt_starts_every_name(tmp_path):
 
 
 def test_list_shows_the_published_figures():
-    rows = {r["experiment"]: r for r in runner.table("/nonexistent")}
+    rows = {r["experiment"]: r for r in table("/nonexistent")}
     assert rows["names-wavenet"]["reference"] == "val_loss 1.9937"
     assert rows["names-bigram-count"]["reference"] == "all_loss 2.4765"
     torch.manual_seed(0)

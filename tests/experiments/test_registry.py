@@ -10,15 +10,15 @@ import torch
 from nanozoo.core.checkpoint import save_weights
 from nanozoo.core.config import to_dict
 from nanozoo.core.runlog import write_config
-from nanozoo.experiments import ExperimentError, get, registry
+from nanozoo.experiments import ExperimentError, all_experiments, get
 from nanozoo.experiments.registry import load_model
 
 
 def test_listing_and_configuring_experiments_imports_no_torch():
     code = (
         "import sys, json\n"
-        "from nanozoo.experiments import registry\n"
-        "names = [e.name for e in registry().values()]\n"
+        "from nanozoo.experiments import all_experiments\n"
+        "names = [e.name for e in all_experiments().values()]\n"
         "print(json.dumps([names, sorted(m for m in sys.modules if m.split('.')[0] == 'torch')]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -27,7 +27,7 @@ def test_listing_and_configuring_experiments_imports_no_torch():
     assert torch_modules == []
 
 
-@pytest.mark.parametrize("name", [e.name for e in registry().values() if e.loop is None])
+@pytest.mark.parametrize("name", [e.name for e in all_experiments().values() if e.loop is None])
 def test_build_loads_the_model_of_any_run(name, tmp_path):
     exp = get(name)
     cfg = exp.default_config()

@@ -1,8 +1,13 @@
 """The `nanozoo` command line (typer): thin, it parses arguments, calls the library and prints.
 
-One module per command group; each adds its commands to `app`. A mistake a user can make (bad config,
-missing data, corrupt checkpoint, unknown experiment) is printed as one line on stderr with exit code 1;
-set NANOZOO_DEBUG=1 for the traceback.
+One module per command group; each adds its commands to `app`. A module imports torch, the models and the
+experiment code only inside the commands that need them, so `nanozoo --help`, `list` and `data list` start
+in a fraction of a second (benchmarks/bench_cli.py).
+
+How it ends (DESIGN.md, Conventions): a usage mistake (unknown option, missing argument, a value of the
+wrong type) prints click's usage line and exits 2; a `UserError` (bad config, missing data, corrupt
+checkpoint, unknown experiment ...) prints one line `error: ...` on stderr and exits 1; any other exception
+is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,18 +16,35 @@ import logging
 import os
 import sys
 
-import click
 import typer
+
+from nanozoo.core.errors import UserError
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: flags without a `<bool>` metavar, and no rich import
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="nanozoo: machine learning built from first principles.",
 )
 
-# Errors a user can cause; anything else is a bug and keeps its traceback.
-USER_ERRORS = (ValueError, KeyError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError)
+
+def _version(value: bool) -> None:
+    if value:
+        from nanozoo import __version__
+
+        print(f"nanozoo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """nanozoo: machine learning built from first principles."""
 
 
 def _register_commands() -> None:
@@ -30,25 +52,41 @@ def _register_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console script. Returns on success; otherwise exits: 2 for a usage mistake, 1 for a UserError,
+    130 for Ctrl-C (a run's own code, e.g. 130/143 for a stopped run, passes through)."""
     logging.basicConfig(level=os.environ.get("NANOZOO_LOG", "INFO"), format="%(message)s")
     _register_commands()
-    from nanozoo.data import DataError
-
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        rc = app(args=argv, standalone_mode=False)  # without standalone mode click returns Exit's code
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except (DataError, *USER_ERRORS) as e:
+        rc = app(args=args, prog_name="nanozoo", standalone_mode=False)  # returns a typer.Exit's code
+    except UserError as e:
         if os.environ.get("NANOZOO_DEBUG"):
             raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"error: {msg}".splitlines()[0] if "\n" in str(msg) else f"error: {msg}", file=sys.stderr)
+        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         sys.exit(1)
+    except Exception as e:
+        # NOTE: typer vendors its own click (`typer._click`), whose exceptions are not `click.ClickException`;
+        # both have what click documents for every ClickException: `exit_code` and `show()`.
+        if not (hasattr(e, "exit_code") and hasattr(e, "show")):
+            if type(e).__name__ == "Abort":  # Ctrl-C outside a run (a run checkpoints and returns)
+                print("aborted", file=sys.stderr)
+                sys.exit(130)
+            raise  # a bug: keep the traceback
+        if getattr(e, "ctx", "") is None:  # a few parser errors carry no context: say whose usage it is
+            print(_usage(args), file=sys.stderr)
+        e.show()
+        sys.exit(e.exit_code)
+    if isinstance(rc, int) and rc:
+        sys.exit(rc)
+
+
+def _usage(args: list[str]) -> str:
+    """The usage line of the deepest command named in `args`."""
+    cmd, path = typer.main.get_command(app), ["nanozoo"]
+    for a in args:
+        sub = getattr(cmd, "commands", {}).get(a)
+        if sub is None:
+            break
+        cmd, path = sub, [*path, a]
+    ctx = cmd.context_class(cmd, info_name=" ".join(path))
+    return f"{ctx.get_usage()}\nTry '{' '.join(path)} -h' for help.\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from nanozoo.cli import app
+from nanozoo.core.errors import UserError
 
 autograd_app = typer.Typer(no_args_is_help=True, help="micrograd: draw the graph of a scalar expression.")
 app.add_typer(autograd_app, name="autograd")
@@ -28,13 +29,18 @@ def graph(
         try:
             variables[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"--var {v!r}: expected NAME=NUMBER, e.g. --var x=2.0") from None
+            raise UserError(f"--var {v!r}: expected NAME=NUMBER, e.g. --var x=2.0") from None
         if not sep or not name.strip().isidentifier():
-            raise ValueError(f"--var {v!r}: expected NAME=NUMBER, e.g. --var x=2.0")
-    root = evaluate(expr, variables)
-    if not no_backward:
-        root.backward()
-    path = render(to_dot(root), out)
+            raise UserError(f"--var {v!r}: expected NAME=NUMBER, e.g. --var x=2.0")
+    # autograd stands alone (no nanozoo imports), so its refusals are builtins: the user's formula and
+    # output file are the boundary where they become UserErrors
+    try:
+        root = evaluate(expr, variables)
+        if not no_backward:
+            root.backward()
+        path = render(to_dot(root), out)
+    except (ValueError, FileNotFoundError) as e:
+        raise UserError(str(e)) from e
     print(f"{expr} = {root.data:.6g}")
     for name, leaf in sorted(labelled(root).items()):
         print(f"  d/d{name} = {leaf.grad:.6g}")

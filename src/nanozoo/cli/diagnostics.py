@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from nanozoo.cli import app
-from nanozoo.experiments import diagnostics as diag
 
 group = typer.Typer(
     no_args_is_help=True, help="activation/gradient/update-ratio pictures of deep MLPs on names"
@@ -26,6 +25,8 @@ def init_(
     data_dir: Path = typer.Option(None, help="look for data files here first"),
 ) -> None:
     """The lecture's 5-layer tanh MLP: activation and gradient histograms, update-to-data ratios."""
+    from nanozoo.experiments import diagnostics as diag
+
     out = out or Path("runs") / "diagnostics" / (init + ("-bn" if batchnorm else ""))
     s = diag.init_diagnostics(init, batchnorm, steps=steps, data_dir=data_dir, out_dir=out)
     for i, (std, sat, ud) in enumerate(zip(s["act_std"], s["saturation"], s["update_ratio"], strict=True), 1):
@@ -44,6 +45,8 @@ def residual(
     data_dir: Path = typer.Option(None, help="look for data files here first"),
 ) -> None:
     """Plain vs residual deep tanh MLP: gradient norm per layer and at the first layer over training."""
+    from nanozoo.experiments import diagnostics as diag
+
     out = out or Path("runs") / "diagnostics" / "residual"
     r = diag.residual_diagnostics(n_layer=n_layer, steps=steps, data_dir=data_dir, out_dir=out)
     for key, v in r.items():

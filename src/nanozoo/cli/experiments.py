@@ -1,4 +1,7 @@
-"""`nanozoo list`, `nanozoo train NAME [--set k=v] [--resume RUN]`, `nanozoo sample RUN`."""
+"""`nanozoo list`, `nanozoo show NAME`, `nanozoo train NAME [--set k=v] [--resume RUN]`, `nanozoo sample RUN`.
+
+`list` and `show` read the experiment tables only; torch is imported by `train` and `sample`.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +9,74 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from nanozoo.cli import app
-from nanozoo.experiments import SampleOptions, runner
 
 
 @app.command("list")
-def list_(runs: Path = typer.Option(Path("runs"), help="where local runs are")) -> None:
-    """Every experiment, its published reference figure, and the best figure reached in local runs."""
-    rows = runner.table(runs)
-    t = Table(*rows[0].keys(), show_lines=False)
-    for r in rows:
-        t.add_row(*r.values())
-    Console(width=200).print(t)
+def list_(
+    runs: Path = typer.Option(Path("runs"), metavar="DIR", help="where local runs are"),
+    wide: bool = typer.Option(False, "--wide", "-w", help="also the source, our notes, any-config bests"),
+) -> None:
+    """Every experiment, its published figure, and the best reached here by a default-config run."""
+    from nanozoo.experiments.registry import table
+
+    rows = table(runs, wide=wide)
+    if wide:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(*rows[0])
+        for r in rows:
+            t.add_row(*r.values())
+        Console(width=max(Console().width, 160)).print(t)
+        return
+    keys = list(rows[0])
+    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys[:-1]}
+    room = max(80 - sum(w + 2 for w in widths.values()), 10)  # what is left of 80 columns for the last one
+    for r in [dict(zip(keys, keys, strict=True)), *rows]:
+        last = r[keys[-1]] if len(r[keys[-1]]) <= room else r[keys[-1]][: room - 3] + "..."
+        print("".join(f"{r[k]:{widths[k]}s}  " for k in keys[:-1]) + last)
+
+
+@app.command()
+def show(name: str = typer.Argument(..., help="an experiment (see `nanozoo list`)")) -> None:
+    """An experiment's default config: every section and key with its type and value (set with --set)."""
+    from nanozoo.core.config import describe
+    from nanozoo.experiments import get
+
+    exp = get(name)
+    print(f"{exp.name}: {exp.summary}")
+    if exp.reference is not None:
+        ref = exp.reference
+        print(f"published: {ref.metric} {ref.value:g} ({ref.source})")
+    rows = describe(exp.default_config())
+    width = max(len(k) for k, _, _ in rows)
+    twidth = max(len(t) for _, t, _ in rows)
+    section = None
+    for key, type_name, value in rows:
+        if key.split(".")[0] != section:
+            section = key.split(".")[0]
+            print(f"\n[{section}]")
+        print(f"  {key:{width}s}  {type_name:{twidth}s}  {value!r}")
 
 
 @app.command()
 def train(
-    name: str,
-    set_: list[str] = typer.Option([], "--set", help="override a config value: section.key=value"),
-    resume: Path = typer.Option(None, help="continue this run folder exactly where it stopped"),
-    data_dir: Path = typer.Option(None, help="look for data files here first"),
-    runs: Path = typer.Option(Path("runs"), help="root of the run folders"),
+    name: str = typer.Argument(..., help="an experiment (see `nanozoo list`)"),
+    set_: list[str] = typer.Option(
+        [], "--set", metavar="SECTION.KEY=VALUE", help="override a config value (repeat; `nanozoo show NAME`)"
+    ),
+    resume: Path = typer.Option(None, metavar="RUN_DIR", help="continue this run folder where it stopped"),
+    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    runs: Path = typer.Option(Path("runs"), metavar="DIR", help="root of the run folders"),
     diagnostics: bool = typer.Option(
         False, "--diagnostics", help="MLPs: activation/gradient histograms, update ratios in RUN/diagnostics"
     ),
 ) -> None:
     """Train experiment NAME; writes runs/NAME/YYYYmmdd-HHMMSS/."""
+    from nanozoo.experiments import runner
+
     run_dir, metrics = runner.train(
         name, set_, resume=resume, data_dir=data_dir, runs_root=runs, diagnostics=diagnostics
     )
@@ -66,7 +108,7 @@ def train(
 
 @app.command()
 def sample(
-    run: Path,
+    run: Path = typer.Argument(..., metavar="RUN_DIR", help="a trained run folder"),
     prompt: str = typer.Option("", help="text to continue"),
     max_new_tokens: int = typer.Option(500, "--max-new-tokens"),
     temperature: float = typer.Option(1.0),
@@ -79,6 +121,8 @@ def sample(
     ),
 ) -> None:
     """Sample from a trained run folder, streaming tokens as they come."""
+    from nanozoo.experiments import SampleOptions, runner
+
     opts = SampleOptions(
         prompt=prompt,
         max_new_tokens=max_new_tokens,

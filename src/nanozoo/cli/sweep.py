@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from nanozoo.cli import app
+from nanozoo.core.config import ConfigError
 from nanozoo.experiments import sweep as sweep_lib
 
 
@@ -27,7 +28,7 @@ def sweep(
 ) -> None:
     """Train every combination of the grid; print and write a table sorted by val loss, and a picture."""
     if not grid:
-        raise ValueError("give at least one --grid section.key=v1,v2,...")
+        raise ConfigError("give at least one --grid section.key=v1,v2,...")
     out = out or Path("runs") / "sweeps" / experiment
     rows = sweep_lib.run_sweep(
         experiment,

@@ -89,7 +89,12 @@ def from_dict(cls: type, d: dict) -> Any:
         kwargs[k] = (
             from_dict(t, v) if dataclasses.is_dataclass(t) and isinstance(v, dict) else _coerce(t, v, k)
         )
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except ValueError as e:  # a section's __post_init__ refusing a value: the user's config, not a bug
+        raise ConfigError(str(e)) from e
 
 
 def save_json(cfg: Any) -> str:
@@ -100,15 +105,18 @@ def save_json(cfg: Any) -> str:
 # Overrides
 
 
-def keys(cfg: Any, prefix: str = "") -> list[str]:
-    """Every settable dotted key of a config."""
+def describe(cfg: Any, prefix: str = "") -> list[tuple[str, str, Any]]:
+    """(dotted key, type, value) of every settable key of a config, in field order (`nanozoo show`)."""
     out = []
+    hints = typing.get_type_hints(type(cfg))
     for f in dataclasses.fields(cfg):
         v = getattr(cfg, f.name)
         if dataclasses.is_dataclass(v):
-            out += keys(v, f"{prefix}{f.name}.")
+            out += describe(v, f"{prefix}{f.name}.")
         else:
-            out.append(f"{prefix}{f.name}")
+            t = hints[f.name]
+            name = t.__name__ if isinstance(t, type) else str(t).replace("typing.", "")
+            out.append((f"{prefix}{f.name}", name, v))
     return out
 
 
@@ -141,6 +149,11 @@ def refuse_derived(given: Any, derived: Any, overrides: list[str] | dict[str, An
                 f"{key} comes from the data ({data_value!r} here), so --set {key}={mine!r} would be "
                 f"replaced: drop it"
             )
+
+
+def keys(cfg: Any) -> list[str]:
+    """Every settable dotted key of a config."""
+    return [k for k, _, _ in describe(cfg)]
 
 
 def apply_overrides(cfg: Any, overrides: list[str] | dict[str, Any]) -> Any:
@@ -236,6 +249,7 @@ __all__ = [
     "TrainConfig",
     "apply_overrides",
     "changed",
+    "describe",
     "field",
     "from_dict",
     "keys",

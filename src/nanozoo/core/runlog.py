@@ -105,14 +105,25 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
 
 
 def best_metric(
-    root: str | Path, name: str, metric: str, lower_is_better: bool = True
+    root: str | Path, name: str, metric: str, lower_is_better: bool = True, default_only: bool = False
 ) -> tuple[float, Path] | None:
-    """The best value of `metric` over every local run of experiment `name`, and the run it came from."""
+    """The best value of `metric` over every local run of experiment `name`, and the run it came from.
+    `default_only`: only runs whose config.json records no `--set` overrides."""
     best = None
     for run in sorted((Path(root) / name).glob("*/")):
+        if default_only and _overrides(run) != []:
+            continue
         for r in read_metrics(run):
             v = r.get(metric)
             if isinstance(v, (int, float)) and math.isfinite(v):
                 if best is None or (v < best[0] if lower_is_better else v > best[0]):
                     best = (float(v), run)
     return best
+
+
+def _overrides(run: Path) -> list[str] | None:
+    """The overrides a run was made with; None when its config.json is missing or does not say."""
+    try:
+        return json.loads((run / "config.json").read_text()).get("overrides")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return None

@@ -21,8 +21,14 @@ from pathlib import Path
 import torch
 
 from nanozoo import data
+from nanozoo.core.config import ConfigError
+from nanozoo.data.catalogue import DataError
 
 START = "."  # the one special token: start of a name before it, end of a name after it
+
+
+class VocabError(DataError, ValueError):
+    """A text (a prompt) holds a character that is not in the names' vocabulary."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -34,7 +40,7 @@ def load_names(data_dir: str | Path | None = None) -> list[str]:
     text = data.path("names", "names.txt", data_dir=data_dir).read_text()
     words = [w.strip() for w in text.splitlines() if w.strip()]
     if not words:
-        raise ValueError("names.txt holds no names")
+        raise DataError("names.txt holds no names")
     return words
 
 
@@ -44,7 +50,7 @@ def split_names(
     """The lecture notebooks' 80/10/10 split: a `random.seed(seed)` shuffle, then train/val/test slices."""
     a, b = fractions
     if not 0.0 < a < b < 1.0:
-        raise ValueError(f"split fractions={fractions} must satisfy 0 < train < train+val < 1")
+        raise ConfigError(f"split fractions={fractions} must satisfy 0 < train < train+val < 1")
     words = list(words)
     random.Random(seed).shuffle(words)  # the same permutation as random.seed(seed); random.shuffle(words)
     n1, n2 = int(a * len(words)), int(b * len(words))
@@ -74,7 +80,7 @@ class CharVocab:
         try:
             return [self.stoi[c] for c in word]
         except KeyError as e:
-            raise ValueError(f"character {e.args[0]!r} of {word!r} is not in the vocabulary") from None
+            raise VocabError(f"character {e.args[0]!r} of {word!r} is not in the vocabulary") from None
 
     def decode(self, ids: list[int]) -> str:
         return "".join(self.itos[i] for i in ids)
@@ -88,7 +94,7 @@ def context_windows(words: list[str], vocab: CharVocab, block_size: int) -> tupl
     """(X, Y): X (N, block_size) the previous characters, Y (N,) the next one, for every position of every
     name including the final '.' (the lectures' `build_dataset`)."""
     if block_size < 1:
-        raise ValueError(f"block_size={block_size} must be >= 1")
+        raise ConfigError(f"block_size={block_size} must be >= 1")
     xs, ys = [], []
     for w in words:
         context = [0] * block_size
@@ -103,7 +109,7 @@ def padded_sequences(words: list[str], vocab: CharVocab, max_len: int) -> tuple[
     """(X, Y), both (N, max_len + 1): X = '.' then the name then 0s, Y = the name then '.' then -1s."""
     longest = max(len(w) for w in words)
     if longest > max_len:
-        raise ValueError(f"a name of {longest} characters is longer than max_len={max_len}")
+        raise ConfigError(f"a name of {longest} characters is longer than max_len={max_len}")
     X = torch.zeros(len(words), max_len + 1, dtype=torch.long)
     Y = torch.full((len(words), max_len + 1), -1, dtype=torch.long)
     for i, w in enumerate(words):
@@ -126,7 +132,7 @@ def split_tensors(data_dir: str | None, seed: int, layout: str, block_size: int)
     `block_size`) or "sequence" (padded to `block_size`). Cached and read-only: building the windows is a
     Python loop over 228k characters, and several models and the diagnostics read the same ones."""
     if layout not in ("window", "sequence"):
-        raise ValueError(f"layout={layout!r} must be 'window' or 'sequence'")
+        raise ConfigError(f"layout={layout!r} must be 'window' or 'sequence'")
     words = load_names(data_dir)
     vocab = CharVocab.from_words(words)
     splits = split_names(words, seed)
@@ -140,6 +146,7 @@ def split_tensors(data_dir: str | None, seed: int, layout: str, block_size: int)
 __all__ = [
     "START",
     "CharVocab",
+    "VocabError",
     "context_windows",
     "load_names",
     "padded_sequences",

@@ -2,6 +2,13 @@
 plumbing tracks share (`lm`, `loops`), and the runner. Importing this package imports neither torch nor a
 model: a track's module is imported the first time one of its experiments is used."""
 
-from nanozoo.experiments.registry import Experiment, ExperimentError, Reference, SampleOptions, get, registry
+from nanozoo.experiments.registry import (
+    Experiment,
+    ExperimentError,
+    Reference,
+    SampleOptions,
+    all_experiments,
+    get,
+)
 
-__all__ = ["Experiment", "ExperimentError", "Reference", "SampleOptions", "get", "registry"]
+__all__ = ["Experiment", "ExperimentError", "Reference", "SampleOptions", "all_experiments", "get"]

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from nanozoo.core import plots
+from nanozoo.core.config import ConfigError
 from nanozoo.data.names import random_rows, split_tensors
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
 
@@ -73,9 +74,9 @@ def init_diagnostics(
     """Train the lecture's deep MLP by SGD for `steps` steps; statistics at init and update ratios over
     training. With `out_dir`, writes activations.png, gradients.png and update_ratio.png there."""
     if steps < 1:
-        raise ValueError(f"--steps {steps} must be >= 1")
+        raise ConfigError(f"--steps {steps} must be >= 1")
     if init not in ("kaiming", "bad", "torch"):
-        raise ValueError(f"init={init!r} must be one of kaiming, bad, torch")
+        raise ConfigError(f"init={init!r} must be one of kaiming, bad, torch")
     torch.set_num_threads(threads)  # as train.threads: small matmuls run fastest on one thread
     torch.manual_seed(seed)
     X, Y = _windows(3, data_dir)
@@ -134,7 +135,7 @@ class TrainingWatch:
     def check(model: torch.nn.Module) -> None:
         """Refuse a model without the MLP's recorded tanh layers (before a run folder is made)."""
         if not isinstance(model, MLPLM):
-            raise ValueError(
+            raise ConfigError(
                 f"--diagnostics draws the MLP's tanh layers; this experiment trains a {type(model).__name__} "
                 "(use names-mlp, names-mlp-bn or shakespeare-mlp)"
             )
@@ -154,7 +155,7 @@ class TrainingWatch:
     def save(self, out_dir: str | Path, title: str) -> dict[str, Any]:
         """Write the pictures; returns the first step's statistics and the last 100 steps' update ratios."""
         if self.stats is None:
-            raise ValueError("--diagnostics: no training step was taken, so there is nothing to draw")
+            raise ConfigError("--diagnostics: no training step was taken, so there is nothing to draw")
         stats = {**self.stats, "update_ratio": _tail_mean(self.ratios), "when": self.when}
         _pictures(Path(out_dir), self.hists, self.ratios, stats, title, self.when)
         return stats
@@ -237,7 +238,7 @@ def residual_diagnostics(
     """Plain vs residual deep tanh MLP, torch's default init: gradient norm of every hidden weight at init,
     and of the first layer's over SGD steps. With `out_dir`, writes residual.png."""
     if steps < 1:
-        raise ValueError(f"--steps {steps} must be >= 1")
+        raise ConfigError(f"--steps {steps} must be >= 1")
     torch.set_num_threads(threads)
     X, Y = _windows(3, data_dir)
     res: dict[str, Any] = {}

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nanozoo.core.config import from_dict
+from nanozoo.core.config import ConfigError, from_dict
 from nanozoo.core.errors import UserError
-from nanozoo.core.runlog import RunError, read_config
+from nanozoo.core.runlog import RunError, best_metric, read_config
 
 # The tracks, in the order `nanozoo list` shows them: nanozoo.experiments.tables.TRACK holds each table.
 TRACKS = ["shakespeare", "makemore", "next_char", "micrograd", "classic"]
@@ -52,6 +52,14 @@ class SampleOptions:
     num: int = 1
     seed: int | None = None
     exclude_train: bool = False  # makemore: mark samples that are in the training set
+
+    def __post_init__(self):
+        if self.temperature < 0:
+            raise ConfigError(f"--temperature {self.temperature} must be >= 0 (0 is greedy)")
+        if self.top_k is not None and self.top_k < 1:
+            raise ConfigError(f"--top-k {self.top_k} must be >= 1")
+        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
+            raise ConfigError(f"--top-p {self.top_p} must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,7 @@ class Experiment:
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def registry() -> dict[str, Experiment]:
+def all_experiments() -> dict[str, Experiment]:
     """Every experiment by name, in table order (reads the tables once; imports no model)."""
     if not _REGISTRY:
         for track in TRACKS:
@@ -112,7 +120,7 @@ def registry() -> dict[str, Experiment]:
 
 
 def get(name: str) -> Experiment:
-    exps = registry()
+    exps = all_experiments()
     if name not in exps:
         close = difflib.get_close_matches(name, exps, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
@@ -143,6 +151,28 @@ def load_model(run_dir: str | Path) -> tuple[Any, Any]:
     return model.eval(), cfg
 
 
+def table(runs_root: str | Path = "runs", wide: bool = False) -> list[dict[str, str]]:
+    """One row per experiment (`nanozoo list`): the published figure and the best reached here by a run of
+    the default config; `wide` adds what it trains, the source and our note, and the best of any config."""
+    rows = []
+    for exp in all_experiments().values():
+        ref = exp.reference
+        best = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better, True) if ref else None
+        row = {
+            "experiment": exp.name,
+            "reference": f"{ref.metric} {ref.value:g}" if ref else "-",
+            "best here": f"{best[0]:.4f}" if best else "-",
+            "trains": exp.summary,
+        }
+        if wide:
+            any_cfg = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better) if ref else None
+            row["best, any config"] = f"{any_cfg[0]:.4f} ({any_cfg[1].name})" if any_cfg else "-"
+            row["source"] = ref.source if ref else "-"
+            row["note"] = ref.note if ref else ""
+        rows.append(row)
+    return rows
+
+
 __all__ = [
     "TRACKS",
     "Experiment",
@@ -152,5 +182,6 @@ __all__ = [
     "get",
     "load_model",
     "load_run",
-    "registry",
+    "all_experiments",
+    "table",
 ]

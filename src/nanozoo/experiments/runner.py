@@ -1,6 +1,7 @@
 """Running experiments: build the config, make or reopen the run folder, train, sample, plot.
 
-The CLI's `train`, `sample` and `list` are thin wrappers over `train`, `sample` and `table` here.
+The CLI's `train` and `sample` are thin wrappers over `train` and `sample` here (`list` reads
+`registry.table`, which imports no torch).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import torch
 
 from nanozoo.core import plots
 from nanozoo.core.atomic import atomic_write
-from nanozoo.core.config import apply_overrides, override_items, refuse_derived, to_dict
-from nanozoo.core.runlog import best_metric, new_run_dir, read_config, write_config
+from nanozoo.core.config import ConfigError, apply_overrides, override_items, refuse_derived, to_dict
+from nanozoo.core.runlog import new_run_dir, read_config, write_config
 from nanozoo.core.trainer import Trainer, check_batches, check_device, init_distributed
 from nanozoo.experiments.diagnostics import TrainingWatch
-from nanozoo.experiments.registry import Experiment, ExperimentError, SampleOptions, get, load_run, registry
+from nanozoo.experiments.registry import Experiment, SampleOptions, get, load_run
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def train(
         cfg = build_config(exp, overrides)
     if exp.loop is not None:  # an experiment with its own loop (numpy, micrograd)
         if diagnostics:
-            raise ExperimentError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
+            raise ConfigError(f"--diagnostics draws torch MLPs; {name} has its own training loop")
         run_dir = Path(resume) if resume is not None else _shared_run_dir(name, runs_root)
         write_config(run_dir, name, to_dict(cfg), given)
         metrics = exp.run(cfg, run_dir, Path(data_dir) if data_dir else None)
@@ -97,22 +98,3 @@ def sample(run_dir: str | Path, opts: SampleOptions) -> Iterator[str]:
     """Stream text from a trained run."""
     exp, _ = load_run(run_dir)
     return exp.sample(Path(run_dir), opts)
-
-
-def table(runs_root: str | Path = "runs") -> list[dict[str, str]]:
-    """One row per experiment: what it trains, the published figure, the best figure reached here."""
-    rows = []
-    for exp in registry().values():
-        ref, best = exp.reference, None
-        if ref is not None:
-            best = best_metric(runs_root, exp.name, ref.metric, ref.lower_is_better)
-        rows.append(
-            {
-                "experiment": exp.name,
-                "trains": exp.summary,
-                "reference": f"{ref.metric} {ref.value:g}" if ref else "-",
-                "source": ref.source if ref else "-",
-                "best here": f"{best[0]:.4f} ({best[1].name})" if best else "-",
-            }
-        )
-    return rows

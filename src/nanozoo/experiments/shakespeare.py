@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from nanozoo.core.config import TrainConfig
+from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.task import Task
 from nanozoo.data.text import char_corpus, random_windows
 from nanozoo.experiments.lm import build, sample_chars, sample_text
@@ -20,6 +20,10 @@ class TextData:
     dataset: str = "tinyshakespeare"
     val_fraction: float = 0.1
     sample_tokens: int = 500  # length of samples.txt
+
+    def __post_init__(self):
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction={self.val_fraction} must be in (0, 1)")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nanozoo.core.atomic import atomic_write
+from nanozoo.core.config import ConfigError
 from nanozoo.core.runlog import read_config, read_metrics
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ def parse_grid(items: list[str]) -> dict[str, list[str]]:
     grid: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--grid {item!r} is not of the form section.key=v1,v2,...")
+            raise ConfigError(f"--grid {item!r} is not of the form section.key=v1,v2,...")
         key, values = item.split("=", 1)
         vals = [v.strip() for v in values.split(",") if v.strip()]
         if not vals:
-            raise ValueError(f"--grid {item!r} has no values")
+            raise ConfigError(f"--grid {item!r} has no values")
         grid[key.strip()] = vals
     return grid
 
@@ -54,7 +55,7 @@ def combinations(
     combos = [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(grid[k] for k in keys))]
     if n_random is not None:
         if n_random < 1:
-            raise ValueError(f"--random {n_random} must be >= 1")
+            raise ConfigError(f"--random {n_random} must be >= 1")
         combos = random.Random(seed).sample(combos, min(n_random, len(combos)))
     return combos
 
@@ -64,7 +65,7 @@ def _same_sweep(out: Path, experiment: str, overrides: list[str]) -> None:
     spec = {"experiment": experiment, "set": overrides}
     path = out / "sweep.json"
     if path.exists() and json.loads(path.read_text()) != spec:
-        raise ValueError(
+        raise ConfigError(
             f"{out} holds a sweep of {json.loads(path.read_text())}; this one is {spec}: "
             "give it another --out, or the same experiment and --set values"
         )
@@ -135,7 +136,7 @@ def run_sweep(
     from nanozoo.experiments import runner
 
     if jobs < 1:
-        raise ValueError(f"--jobs {jobs} must be >= 1")
+        raise ConfigError(f"--jobs {jobs} must be >= 1")
     combos = combinations(grid, n_random, seed)
     for combo in combos:  # refuse a typo before any training starts
         runner.build_config(runner.get(experiment), [*overrides, *(f"{k}={v}" for k, v in combo.items())])
