@@ -2,7 +2,8 @@
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# The shared data mirror, when it sits beside the clone (tests and CI read it; users' runs download instead).
+# The shared data mirror, when it sits beside the clone (tests and CI read it); the venv's activate script
+# remembers it, so `. .venv/bin/activate; nanozoo train ...` reads it too instead of downloading.
 ifneq ($(wildcard ../shared/datasets),)
 export NANOZOO_DATA ?= $(abspath ../shared/datasets)
 endif
@@ -15,6 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev]'
+	@if [ -n "$$NANOZOO_DATA" ]; then echo "export NANOZOO_DATA=$$NANOZOO_DATA  # the data mirror (make)" >> $(VENV)/bin/activate; fi
 	touch $(STAMP)
 
 demo: $(STAMP)
