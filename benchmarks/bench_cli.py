@@ -44,6 +44,8 @@ def main() -> None:
     rows = [("python -c 'import torch'", wall([sys.executable, "-c", "import torch"], args.repeat))]
     for c in COMMANDS:
         rows.append(("nanozoo " + " ".join(c), wall([args.nanozoo, *c], args.repeat)))
+    load = os.getloadavg()[0]
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.nanozoo}; load average {load:.1f}")
     print(f"{'command':48s} {'best s':>7s} {'median s':>9s}  goal {GOAL_S} s")
     for name, t in rows:
         ok = "" if name.startswith("python") else ("ok" if min(t) < GOAL_S else "SLOW")
