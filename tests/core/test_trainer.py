@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -285,3 +286,24 @@ def test_devices_this_machine_lacks_are_refused(tmp_path):
     else:
         with pytest.raises(ConfigError, match="GPU"):
             check_device(f"cuda:{torch.cuda.device_count()}")
+
+
+def test_the_progress_bar_on_a_terminal_shows_no_loss_before_the_first(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws its bar as on a terminal
+    monkeypatch.setenv("COLUMNS", "120")
+    task = _line_task()
+    loss = task.loss
+
+    def slow_loss(
+        m, b
+    ):  # steps slower than rich's 10 Hz refresh, so the bar is drawn before a loss is logged
+        time.sleep(0.15)
+        return loss(m, b)
+
+    task.loss = slow_loss
+    cfg = TrainConfig(max_iters=4, eval_iters=0, log_interval=4, warmup_iters=0)
+    Trainer(task, cfg, tmp_path).fit()
+    out = capsys.readouterr().out
+    assert re.search(r"(?<!\d)[123]/4", out)  # drawn between steps
+    assert "4/4" in out and re.search(r"loss \d+\.\d{4} +[\d,]+ tok/s", out), out
+    assert "nan" not in out
