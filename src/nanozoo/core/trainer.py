@@ -303,14 +303,7 @@ class Trainer:
                 if at_eval and cfg.eval_iters:
                     last_eval, eval_step = self._eval_and_log(elapsed0 + time.time() - t0), self.step
                 stopping = self._stop_agreed()
-                # on rank 0's clock only: saving is rank 0's alone, so the ranks need not agree on it
-                timed = cfg.checkpoint_every_s and time.time() - t_ckpt >= cfg.checkpoint_every_s
-                if (
-                    self.step % (cfg.ckpt_interval or cfg.eval_interval) == 0
-                    or self.step == stop
-                    or stopping
-                    or timed
-                ):
+                if stopping or self.step == stop or self._checkpoint_due(time.time() - t_ckpt):
                     self.save(elapsed0 + time.time() - t0)
                     t_ckpt = time.time()
         if self.step == cfg.max_iters and self.task.final_splits and cfg.eval_iters:
@@ -327,6 +320,13 @@ class Trainer:
         if eval_step != self.step and self.step < cfg.max_iters:
             return {"train_loss": self.last_train_loss}
         return last_eval
+
+    def _checkpoint_due(self, since_last_s: float) -> bool:
+        """Every ckpt_interval steps (default: each evaluation), and every checkpoint_every_s seconds on rank
+        0's clock (saving is rank 0's alone, so the ranks need not agree on the time)."""
+        cfg = self.cfg
+        timed = cfg.checkpoint_every_s > 0 and since_last_s >= cfg.checkpoint_every_s
+        return timed or self.step % (cfg.ckpt_interval or cfg.eval_interval) == 0
 
     def _stop_agreed(self) -> bool:
         """Whether to stop after this step. Under DDP every rank stops at the same step: a signal can reach
