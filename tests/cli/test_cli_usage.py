@@ -12,17 +12,6 @@ from nanozoo import __version__
 from nanozoo.cli import main
 
 
-def run(args, capsys):
-    """main() returns on success and exits non-zero otherwise; returns (code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.mark.parametrize(
     "args, usage, message",
     [
@@ -34,8 +23,8 @@ def run(args, capsys):
         (["nope"], "Usage: nanozoo [OPTIONS] COMMAND", "No such command 'nope'"),
     ],
 )
-def test_usage_mistakes_print_the_usage_line_and_exit_2(args, usage, message, capsys):
-    code, _, err = run(args, capsys)
+def test_usage_mistakes_print_the_usage_line_and_exit_2(args, usage, message, cli):
+    code, _, err = cli(args)
     assert code == 2, err
     assert err.startswith(usage) and message in err and "Traceback" not in err
     assert len(err.splitlines()) <= 5
@@ -50,27 +39,27 @@ def test_the_console_script_prints_usage_not_a_traceback():
 
 
 @pytest.mark.parametrize("args", [["-h"], ["--help"], ["train", "-h"], ["tokenizer", "encode", "-h"]])
-def test_dash_h_is_help_everywhere(args, capsys):
-    code, out, _ = run(args, capsys)
+def test_dash_h_is_help_everywhere(args, cli):
+    code, out, _ = cli(args)
     assert code == 0 and out.startswith("Usage: nanozoo") and "-h, --help" in out
     assert "<bool>" not in out  # flags read as flags
 
 
-def test_version(capsys):
-    code, out, _ = run(["--version"], capsys)
+def test_version(cli):
+    code, out, _ = cli(["--version"])
     assert code == 0 and out == f"nanozoo {__version__}\n"
 
 
-def test_a_user_error_is_one_line_and_exit_1(capsys):
-    code, _, err = run(["show", "names-mpl"], capsys)
+def test_a_user_error_is_one_line_and_exit_1(cli):
+    code, _, err = cli(["show", "names-mpl"])
     assert code == 1 and err == "error: unknown experiment 'names-mpl' (did you mean names-mlp?); " + (
         "run `nanozoo list` to see them all\n"
     )
-    code, _, err = run(["sample", "RUN", "--top-p", "1.5"], capsys)  # the option, before the run folder
+    code, _, err = cli(["sample", "RUN", "--top-p", "1.5"])  # the option, before the run folder
     assert code == 1 and err.startswith("error: --top-p 1.5") and err.count("\n") == 1
 
 
-def test_a_library_bug_keeps_its_traceback(monkeypatch, capsys):
+def test_a_library_bug_keeps_its_traceback(monkeypatch):
     from nanozoo.experiments import registry
 
     def broken(*args, **kwargs):
@@ -84,26 +73,26 @@ def test_a_library_bug_keeps_its_traceback(monkeypatch, capsys):
         main(["list"])
 
 
-def test_list_fits_80_columns_and_counts_only_default_runs(tmp_path, capsys):
+def test_list_fits_80_columns_and_counts_only_default_runs(tmp_path, cli):
     for stamp, overrides, val in [("a", [], 2.5), ("b", ["train.lr=1"], 1.0)]:
         run_dir = tmp_path / "names-mlp" / stamp
         run_dir.mkdir(parents=True)
         doc = {"format": 1, "experiment": "names-mlp", "config": {}, "overrides": overrides}
         (run_dir / "config.json").write_text(json.dumps(doc))
         (run_dir / "metrics.jsonl").write_text(json.dumps({"step": 1, "val_loss": val}) + "\n")
-    code, out, _ = run(["list", "--runs", str(tmp_path)], capsys)
+    code, out, _ = cli(["list", "--runs", str(tmp_path)])
     assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
     (row,) = [line for line in out.splitlines() if line.startswith("names-mlp ")]
     assert (
         "val_loss 2.1701" in row and "2.5000" in row and "1.0000" not in row
     )  # the --set run is not counted
     assert "issue 4" not in out  # our notes are not the published source
-    code, out, _ = run(["list", "--wide", "--runs", str(tmp_path)], capsys)
+    code, out, _ = cli(["list", "--wide", "--runs", str(tmp_path)])
     assert code == 0 and "1.0000 (b)" in out and "issue 4" in out
 
 
-def test_show_prints_every_key_with_type_and_default(capsys):
-    code, out, _ = run(["show", "shakespeare-char-cpu"], capsys)
+def test_show_prints_every_key_with_type_and_default(cli):
+    code, out, _ = cli(["show", "shakespeare-char-cpu"])
     assert code == 0 and out.startswith("shakespeare-char-cpu: ")
     for section in ("[model]", "[train]", "[data]"):
         assert section in out

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nanozoo.core.runlog import RunError
 from nanozoo.data.names import CharVocab
 from nanozoo.experiments.registry import SampleOptions, load_model
 from nanozoo.models.backprop import BackpropConfig, ManualMLP
@@ -152,6 +153,8 @@ def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab:
     run_dir = Path(run_dir)
     if (run_dir / "tokenizer.json").is_file():
         return CharTokenizer.load(run_dir / "tokenizer.json")
+    if not (run_dir / "vocab.json").is_file():
+        raise RunError(f"{run_dir} has no tokenizer.json or vocab.json: the run did not get to save it")
     return CharVocab(json.loads((run_dir / "vocab.json").read_text())["itos"])
 
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import save_tensors
-from nanozoo.core.config import TrainConfig
+from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
 from nanozoo.data.names import CharVocab, context_windows, load_names, random_rows, split_names, split_tensors
@@ -97,6 +97,8 @@ def generate_names(
 ) -> list[str]:
     """n names sampled character by character until '.', all in one batch."""
     window, T = reads_window(model.config), model.config.block_size
+    if not window and len(prompt) >= T - 1:
+        raise ConfigError(f"--prompt {prompt!r} is longer than a name this model reads ({T - 2} characters)")
     start = [0] * T if window else [0]
     ctx = torch.tensor([start + vocab.encode(prompt)] * n, device=next(model.parameters()).device)  # (n, L)
     max_new = 30 if window else T - 1 - len(prompt)

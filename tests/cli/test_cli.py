@@ -7,19 +7,7 @@ import time
 import pytest
 import torch
 
-from nanozoo.cli import main
 from nanozoo.core.runlog import read_metrics
-
-
-def run(args, capsys):
-    """main() returns on success and exits non-zero on a user error; returns (code, stdout, stderr)."""
-    try:
-        main(args)
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.mark.parametrize(
@@ -32,33 +20,33 @@ def run(args, capsys):
         (["data", "path", "nope"], "unknown dataset 'nope'"),
     ],
 )
-def test_user_errors_are_one_line_and_non_zero(args, message, capsys):
-    code, _, err = run(args, capsys)
+def test_user_errors_are_one_line_and_non_zero(args, message, cli):
+    code, _, err = cli(args)
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
     assert "Traceback" not in err
 
 
-def test_train_sample_resume_from_the_command_line(tmp_path, tiny_gpt_overrides, capsys):
+def test_train_sample_resume_from_the_command_line(tmp_path, tiny_gpt_overrides, cli):
     sets = [a for o in tiny_gpt_overrides for a in ("--set", o)]
-    code, out, _ = run(["train", "shakespeare-char-cpu", "--runs", str(tmp_path), *sets], capsys)
+    code, out, _ = cli(["train", "shakespeare-char-cpu", "--runs", str(tmp_path), *sets])
     assert code == 0 and "run folder:" in out
     (run_dir,) = (tmp_path / "shakespeare-char-cpu").iterdir()
-    code, out, _ = run(
-        ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"], capsys
+    code, out, _ = cli(
+        ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"]
     )
     assert out.startswith("ROMEO:") and len(out) == len("ROMEO:") + 15 + 1
-    code, out2, _ = run(
-        ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"], capsys
+    code, out2, _ = cli(
+        ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"]
     )
     assert out2 == out
-    code, _, err = run(["sample", str(run_dir), "--prompt", "ROMEO{"], capsys)
+    code, _, err = cli(["sample", str(run_dir), "--prompt", "ROMEO{"])
     assert code == 1 and "character '{' at position 5" in err
-    code, out, _ = run(
-        ["train", "shakespeare-char-cpu", "--resume", str(run_dir), "--set", "train.max_iters=25"], capsys
+    code, out, _ = cli(
+        ["train", "shakespeare-char-cpu", "--resume", str(run_dir), "--set", "train.max_iters=25"]
     )
     assert code == 0 and str(run_dir) in out
-    code, out, _ = run(["list", "--runs", str(tmp_path)], capsys)
+    code, out, _ = cli(["list", "--runs", str(tmp_path)])
     assert "shakespeare-char-cpu" in out and "1.88" in out
 
 
@@ -82,8 +70,8 @@ def test_console_script_entry_point():
         ("model.block_size=100000", "is longer than a whole split of 1,003,854 tokens"),
     ],
 )
-def test_bad_train_config_is_one_line_before_any_run_folder(override, message, tmp_path, capsys):
-    code, _, err = run(["train", "shakespeare-char-cpu", "--runs", str(tmp_path), "--set", override], capsys)
+def test_bad_train_config_is_one_line_before_any_run_folder(override, message, tmp_path, cli):
+    code, _, err = cli(["train", "shakespeare-char-cpu", "--runs", str(tmp_path), "--set", override])
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     assert not any(tmp_path.iterdir())  # nothing written
 
