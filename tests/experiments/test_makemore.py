@@ -122,5 +122,5 @@ def test_prompt_starts_every_name(tmp_path):
 def test_list_shows_the_published_figures():
     rows = {r["experiment"]: r for r in table("/nonexistent")}
     assert rows["names-wavenet"]["reference"] == "val_loss 1.9937"
-    assert rows["names-bigram-count"]["reference"] == "all_loss 2.4765"
+    assert rows["names-bigram-count"]["reference"] == "all_loss 2.4544"
     torch.manual_seed(0)

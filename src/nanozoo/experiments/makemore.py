@@ -163,7 +163,7 @@ def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
 
 def count_bigram(cfg: Any, run_dir: Path, data_dir: Path | None) -> dict[str, float]:
     """Fit counts on train and score every split; `all_loss` is the lecture's protocol: fit and score on all
-    names (the published 2.4765 figure)."""
+    names (the published 2.4544 figure; exact in float64: 2.4546)."""
     t0 = time.time()
     vocab, splits, pairs = names_tensors(cfg, data_dir)  # X (N, 1), Y (N,) per split
     model = BigramCounts(len(vocab), cfg.model.smoothing).fit(pairs["train"][0][:, 0], pairs["train"][1])
