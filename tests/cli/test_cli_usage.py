@@ -16,7 +16,7 @@ from nanozoo.cli import main
     "args, usage, message",
     [
         (["train"], "Usage: nanozoo train [OPTIONS]", "Missing argument"),
-        (["train", "names-mlp", "--bogus"], "Usage: nanozoo train [OPTIONS]", "No such option: --bogus"),
+        (["train", "names-mlp", "--bogus"], "Usage: nanozoo train [OPTIONS]", "--bogus"),
         (["list", "--bogus"], "Usage: nanozoo list [OPTIONS]", "No such option"),
         (["sample", "RUN", "--num", "abc"], "Usage: nanozoo sample [OPTIONS]", "'--num'"),
         (["tokenizer", "encode", "--name"], "Usage: nanozoo tokenizer encode", "requires an argument"),

@@ -187,3 +187,29 @@ def test_gpt2_save_load_keeps_byte_permutation(gpt2_pair, tmp_path, torture):
     text = "".join(torture)
     assert back.encode(text) == ref.encode(text)
     assert "[Hello] 15496" in (tmp_path / "gpt2.vocab").read_text()
+
+
+def test_parsed_vocabulary_cache_equals_a_fresh_parse(tmp_path, monkeypatch, torture):
+    from nanozoo.tokenizers import gpt
+
+    monkeypatch.setenv("NANOZOO_CACHE", str(tmp_path))
+    fresh = gpt.from_gpt2_files(data.path("gpt2_bpe", "encoder.json"), data.path("gpt2_bpe", "vocab.bpe"))
+    gpt.gpt2()  # parses and writes the cache
+    (cache,) = (tmp_path / "tokenizers").iterdir()
+    cached = gpt.gpt2()  # reads it
+    assert cached.fast_state() == fresh.fast_state()
+    assert (cached.inverse_special, cached.bytes_are_ids) == (fresh.inverse_special, fresh.bytes_are_ids)
+    text = "\n".join(torture)
+    assert cached.encode(text, allowed_special="all") == fresh.encode(text, allowed_special="all")
+    cache.write_bytes(cache.read_bytes()[:1000])  # a truncated cache is parsed again and rewritten
+    assert gpt.gpt2().fast_state() == fresh.fast_state()
+    assert cache.stat().st_size > 1000
+
+
+def test_an_unwritable_cache_is_skipped(tmp_path, monkeypatch):
+    from nanozoo.tokenizers import gpt
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("NANOZOO_CACHE", str(blocker))  # cache_dir()/tokenizers cannot be made
+    assert gpt.gpt2().encode("Hello world") == [15496, 995]

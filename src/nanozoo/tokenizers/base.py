@@ -114,13 +114,15 @@ class Tokenizer:
             vocab[idx] = vocab[a] + vocab[b]
         for tok, idx in self.special_tokens.items():
             vocab[idx] = tok.encode("utf-8")
+        # bytes -> id of the regular tokens (if two merges spell the same bytes, the earlier one wins)
+        specials = set(self.special_tokens.values())
+        self._derive({vocab[i]: i for i in sorted(vocab, reverse=True) if i not in specials})
+        return vocab
+
+    def _derive(self, token_ids: dict[bytes, int]) -> None:
+        self.token_ids = token_ids
         self.inverse_special = {v: k for k, v in self.special_tokens.items()}
         self.bytes_are_ids = self.byte_ids == list(range(256))
-        # bytes -> id of the regular tokens (if two merges spell the same bytes, the earlier one wins)
-        self.token_ids = {
-            t: i for i, t in sorted(vocab.items(), reverse=True) if i not in self.inverse_special
-        }
-        return vocab
 
     def set_state(self, byte_ids, merges, special_tokens=None) -> None:
         """Install a vocabulary (checked: byte ids a permutation, merges built from known ids)."""
@@ -140,6 +142,15 @@ class Tokenizer:
             known.add(idx)
         self.byte_ids, self.merges, self.special_tokens = list(byte_ids), dict(merges), special_tokens
         self.vocab = self._build_vocab()
+
+    def fast_state(self) -> tuple:
+        """Everything `set_state` builds, as plain data (for a cache: `restore_fast_state` skips the checks
+        and the rebuild, so only pass it what `fast_state` returned)."""
+        return self.pattern, self.byte_ids, self.merges, self.special_tokens, self.vocab, self.token_ids
+
+    def restore_fast_state(self, state: tuple) -> None:
+        self.pattern, self.byte_ids, self.merges, self.special_tokens, self.vocab, token_ids = state
+        self._derive(token_ids)
 
     @property
     def vocab_size(self) -> int:

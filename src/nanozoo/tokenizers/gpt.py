@@ -13,13 +13,21 @@ Reference: karpathy/minbpe `gpt4.py`, openai/tiktoken `load.py` and `src/lib.rs`
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import logging
+import marshal
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from nanozoo.core.atomic import atomic_write
 from nanozoo.tokenizers.base import TokenizerError
 from nanozoo.tokenizers.regex import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, RegexTokenizer
 
 GPT2_SPECIAL = {"<|endoftext|>": 50256}
+log = logging.getLogger(__name__)
 CL100K_SPECIAL = {
     "<|endoftext|>": 100257,
     "<|fim_prefix|>": 100258,
@@ -147,17 +155,45 @@ def gpt2(data_dir=None, download: bool = True) -> RegexTokenizer:
     """GPT-2's tokenizer from the `gpt2_bpe` files of the data catalogue (verified by sha256)."""
     from nanozoo import data
 
-    return from_gpt2_files(
-        data.path("gpt2_bpe", "encoder.json", data_dir, download=download),
-        data.path("gpt2_bpe", "vocab.bpe", data_dir, download=download),
-    )
+    files = [data.path("gpt2_bpe", f, data_dir, download=download) for f in ("encoder.json", "vocab.bpe")]
+    return _cached(files, lambda: from_gpt2_files(*files))
 
 
 def cl100k(data_dir=None, download: bool = True) -> RegexTokenizer:
     """GPT-4's cl100k_base tokenizer from `cl100k/cl100k_base.tiktoken` of the data catalogue."""
     from nanozoo import data
 
-    return from_tiktoken_file(data.path("cl100k", "cl100k_base.tiktoken", data_dir, download=download))
+    ranks = data.path("cl100k", "cl100k_base.tiktoken", data_dir, download=download)
+    return _cached([ranks], lambda: from_tiktoken_file(ranks))
+
+
+# NOTE: parsing GPT-2's 50k merges and building its vocabulary takes ~0.2 s (cl100k's: 1.5 s), most of a
+# `nanozoo tokenizer encode`; the built state, kept with marshal (the format of Python's own .pyc caches),
+# loads in ~20 ms (benchmarks/RESULTS.md, "CLI start-up"). The key is the source files' path, size and
+# mtime, so an edited file is parsed again; so is an unreadable or corrupt cache; one that cannot be written
+# is skipped.
+_CACHE_FORMAT = 1
+
+
+def _cached(files: list[Path], build: Callable[[], RegexTokenizer]) -> RegexTokenizer:
+    from nanozoo.data.catalogue import cache_dir
+
+    stats = [(str(Path(f).resolve()), os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files]
+    key = hashlib.sha256(repr((_CACHE_FORMAT, sys.version_info[:2], stats)).encode()).hexdigest()[:20]
+    path = cache_dir() / "tokenizers" / f"{Path(files[0]).parent.name}-{key}.marshal"
+    try:
+        state = marshal.loads(path.read_bytes())
+        tok = RegexTokenizer(state[0])
+        tok.restore_fast_state(state)
+        return tok
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    tok = build()
+    try:
+        atomic_write(path, marshal.dumps(tok.fast_state()))
+    except OSError as e:
+        log.debug("tokenizer cache %s not written: %s", path, e)
+    return tok
 
 
 # ---------------------------------------------------------------------------------------------------
