@@ -56,7 +56,7 @@ def test_a_user_error_is_one_line_and_exit_1(cli):
         "run `nanozoo list` to see them all\n"
     )
     code, _, err = cli(["sample", "RUN", "--top-p", "1.5"])  # the option, before the run folder
-    assert code == 1 and err.startswith("error: --top-p 1.5") and err.count("\n") == 1
+    assert code == 1 and err.startswith("error: top_p=1.5 must be in (0, 1]") and err.count("\n") == 1
 
 
 def test_a_library_bug_keeps_its_traceback(monkeypatch):

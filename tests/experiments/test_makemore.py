@@ -98,7 +98,7 @@ def test_sample_marks_training_names_and_exact_losses(tmp_path):
     run_dir, m = runner.train(
         "names-mlp", ["train.max_iters=400", "train.eval_iters=2", "train.progress=false"], runs_root=tmp_path
     )
-    lines = "".join(runner.sample(run_dir, SampleOptions(num=50, seed=0, exclude_train=True))).splitlines()
+    lines = "".join(runner.sample(run_dir, SampleOptions(num=50, seed=0, mark_train=True))).splitlines()
     assert len(lines) == 50
     marked = [w for w in lines if w.endswith("  [in train]")]
     train = set(split_names(load_names())["train"])

@@ -2,6 +2,7 @@
 
 import io
 import itertools
+import os
 import re
 
 import pytest
@@ -135,3 +136,36 @@ def test_show_neighbours_differ_after_downgrade(term, capsys, monkeypatch):
     assert code == 0 and "".join(t for _, t in segments) == text
     styles = [s for s, _ in segments]
     assert len(styles) == 10 and all(a != b for a, b in itertools.pairwise(styles))  # GPT-2: 10 tokens
+
+
+@pytest.mark.parametrize(
+    "out, message",
+    [
+        ("{d}/plain.txt/tok", "cannot write {d}/plain.txt/tok.model: cannot make folder {d}/plain.txt"),
+        ("{d}/folder", "cannot write {d}/folder.model: Is a directory"),  # PREFIX.model is a folder
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_line_naming_it(out, message, files, capsys):
+    (files / "folder.model").mkdir()
+    args = ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", out.format(d=files)]
+    code, stdout, err = run(args, capsys)
+    assert code == 1 and err.startswith(f"error: {message.format(d=files)}") and err.count("\n") == 1
+    assert stdout == ""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_read_only_output_folder_is_refused_before_training(files, capsys):
+    (files / "ro").mkdir(mode=0o555)
+    args = ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", str(files / "ro" / "tok")]
+    code, stdout, err = run(args, capsys)
+    assert (
+        code == 1 and err == f"error: cannot write {files}/ro/tok.model: folder {files}/ro is not writable\n"
+    )
+    assert stdout == ""  # nothing trained
+
+
+def test_a_missing_output_folder_is_made(files, capsys):
+    code, out, _ = run(
+        ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", str(files / "a/b/tok")], capsys
+    )
+    assert code == 0 and (files / "a/b/tok.model").is_file()

@@ -109,15 +109,30 @@ def train(
 @app.command()
 def sample(
     run: Path = typer.Argument(..., metavar="RUN_DIR", help="a trained run folder"),
-    prompt: str = typer.Option("", help="text to continue"),
-    max_new_tokens: int = typer.Option(500, "--max-new-tokens"),
-    temperature: float = typer.Option(1.0),
-    top_k: int = typer.Option(None, "--top-k"),
-    top_p: float = typer.Option(None, "--top-p"),
-    num: int = typer.Option(1, help="how many samples"),
-    seed: int = typer.Option(None, help="fix the sampling RNG"),
+    prompt: str = typer.Option(
+        "", help="text to continue, in the run's vocabulary; names runs: how every name starts"
+    ),
+    max_new_tokens: int = typer.Option(
+        500, "--max-new-tokens", help="text runs: characters after the prompt (>= 1); a name ends itself"
+    ),
+    temperature: float = typer.Option(
+        1.0, help="divides the logits: < 1 safer, > 1 more varied, 0 always the most likely (>= 0)"
+    ),
+    top_k: int = typer.Option(None, "--top-k", help="draw only among this many most likely tokens (>= 1)"),
+    top_p: float = typer.Option(
+        None,
+        "--top-p",
+        help="nucleus: draw among the fewest likeliest tokens whose probability sums to this (0 < p <= 1)",
+    ),
+    num: int = typer.Option(1, help="how many samples (>= 1)"),
+    seed: int = typer.Option(None, help="fix the sampling RNG: the same seed gives the same samples"),
     exclude_train: bool = typer.Option(
-        False, "--exclude-train", help="mark samples found in the training set"
+        False,
+        "--exclude-train",
+        help="names runs: keep drawing until --num names are not training names",
+    ),
+    mark_train: bool = typer.Option(
+        False, "--mark-train", help="names runs: mark the names found in the training set"
     ),
 ) -> None:
     """Sample from a trained run folder, streaming tokens as they come."""
@@ -132,6 +147,7 @@ def sample(
         num=num,
         seed=seed,
         exclude_train=exclude_train,
+        mark_train=mark_train,
     )
     for chunk in runner.sample(run, opts):
         sys.stdout.write(chunk)

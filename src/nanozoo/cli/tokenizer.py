@@ -36,10 +36,11 @@ def train(
     out: Path = typer.Option(..., "-o", "--out", help="output prefix: writes PREFIX.model and PREFIX.vocab"),
 ) -> None:
     """Train a byte-level BPE tokenizer on FILE."""
-    from nanozoo.tokenizers import PATTERNS, RegexTokenizer, TokenizerError, read_text
+    from nanozoo.tokenizers import PATTERNS, RegexTokenizer, TokenizerError, output_prefix, read_text
 
     if pattern not in PATTERNS:
         raise TokenizerError(f"--pattern {pattern!r} is not one of {sorted(PATTERNS)}")
+    output_prefix(out)
     text = read_text(file, "training text (UTF-8)")
     if not text:
         raise TokenizerError(f"{file} is empty: there is no text to learn merges from")

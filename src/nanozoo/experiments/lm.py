@@ -18,7 +18,7 @@ from torch import nn
 
 from nanozoo.core.runlog import RunError
 from nanozoo.data.names import CharVocab
-from nanozoo.experiments.registry import SampleOptions, load_model
+from nanozoo.experiments.registry import ExperimentError, SampleOptions, load_model
 from nanozoo.models.backprop import BackpropConfig, ManualMLP
 from nanozoo.models.bigram import Bigram, BigramConfig
 from nanozoo.models.bow import BoW, BoWConfig
@@ -120,6 +120,10 @@ def sample_chars(model: nn.Module, tok: CharTokenizer, prompt: str, n: int, **sa
 
 def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
     """`nanozoo sample RUN` for a text model: each sample is the prompt, then streamed characters."""
+    if opts.exclude_train or opts.mark_train:
+        raise ExperimentError(
+            f"--exclude-train and --mark-train are for runs on names (names-*); {run_dir} samples text"
+        )
     model, _ = load_model(run_dir)
     tok = load_tokenizer(run_dir)
     tok.encode(opts.prompt)  # refuse a bad prompt before echoing it

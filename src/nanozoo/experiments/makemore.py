@@ -27,7 +27,15 @@ from nanozoo.core.checkpoint import save_tensors
 from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
-from nanozoo.data.names import CharVocab, context_windows, load_names, random_rows, split_names, split_tensors
+from nanozoo.data.names import (
+    START,
+    CharVocab,
+    context_windows,
+    load_names,
+    random_rows,
+    split_names,
+    split_tensors,
+)
 from nanozoo.experiments.lm import (
     build,
     generator,
@@ -87,24 +95,19 @@ def names_tensors(
 
 
 def generate_names(
-    model: nn.Module,
-    vocab: CharVocab,
-    n: int,
-    generator: torch.Generator | None = None,
-    prompt: str = "",
-    temperature: float = 1.0,
-    top_k: int | None = None,
+    model: nn.Module, vocab: CharVocab, n: int, prompt: str = "", **sampling: Any
 ) -> list[str]:
-    """n names sampled character by character until '.', all in one batch."""
+    """n names sampled character by character until '.', all in one batch, each starting with `prompt`.
+    `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
     window, T = reads_window(model.config), model.config.block_size
+    if START in prompt:
+        raise ConfigError(f"--prompt {prompt!r}: {START!r} ends a name, so a prompt cannot hold it")
     if not window and len(prompt) >= T - 1:
         raise ConfigError(f"--prompt {prompt!r} is longer than a name this model reads ({T - 2} characters)")
     start = [0] * T if window else [0]
     ctx = torch.tensor([start + vocab.encode(prompt)] * n, device=next(model.parameters()).device)  # (n, L)
     max_new = 30 if window else T - 1 - len(prompt)
-    new = list(
-        next_tokens(model, ctx, max_new, stop=0, temperature=temperature, top_k=top_k, generator=generator)
-    )
+    new = list(next_tokens(model, ctx, max_new, stop=0, **sampling))
     rows = torch.cat([ctx, *(t[:, None] for t in new)], dim=1)[:, len(start) :].tolist()
     return [vocab.decode(row[: row.index(0)] if 0 in row else row) for row in rows]
 
@@ -114,6 +117,32 @@ def mark_names(names: list[str], train: set[str] | None) -> str:
     if train is None:
         return "".join(f"{w}\n" for w in names)
     return "".join(f"{w}  [in train]\n" if w in train else f"{w}\n" for w in names)
+
+
+MAX_DRAWS = 100  # --exclude-train gives up after drawing this many times --num names
+
+
+def sample_names(model: nn.Module, vocab: CharVocab, split_seed: int, opts: SampleOptions) -> Iterator[str]:
+    """`nanozoo sample RUN` for a names run: `opts.num` names, one per line, the prompt starting each. With
+    `exclude_train`, draws batches of `num` until that many are not training names (or refuses after
+    `MAX_DRAWS` batches); with `mark_train`, marks those that are."""
+    train = (
+        set(split_names(load_names(), split_seed)["train"]) if opts.exclude_train or opts.mark_train else None
+    )
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p)
+    gen = generator(opts.seed)
+    names = []
+    for _ in range(MAX_DRAWS if opts.exclude_train else 1):
+        drawn = generate_names(model, vocab, opts.num, opts.prompt, generator=gen, **sampling)
+        names += [w for w in drawn if not opts.exclude_train or w not in train][: opts.num - len(names)]
+        if len(names) == opts.num:
+            break
+    else:
+        raise ConfigError(
+            f"--exclude-train: of {MAX_DRAWS * opts.num} names drawn, {len(names)} were not in the training "
+            f"set ({opts.num} asked for); raise --temperature, or change --prompt"
+        )
+    yield mark_names(names, train if opts.mark_train else None).rstrip("\n")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -127,7 +156,7 @@ def setup(cfg: Any, data_dir: Path | None) -> Task:
 
     def sample(m: nn.Module) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)
-        return mark_names(generate_names(m, vocab, cfg.data.sample_num, g), None)
+        return mark_names(generate_names(m, vocab, cfg.data.sample_num, generator=g), None)
 
     return Task(
         model=model,
@@ -147,14 +176,8 @@ def exact_losses(run_dir: str | Path, data_dir: Path | None = None) -> dict[str,
 
 
 def sample_run(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
-    """`nanozoo sample RUN --num 20 [--exclude-train]`: one name per line (the prompt starts each name)."""
     model, cfg = load_model(run_dir)
-    gen = generator(opts.seed)
-    names = generate_names(
-        model, load_tokenizer(run_dir), opts.num, gen, opts.prompt, opts.temperature, opts.top_k
-    )
-    train = set(split_names(load_names(), cfg.data.split_seed)["train"]) if opts.exclude_train else None
-    yield mark_names(names, train).rstrip("\n")
+    return sample_names(model, load_tokenizer(run_dir), cfg.data.split_seed, opts)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -178,22 +201,19 @@ def count_bigram(cfg: Any, run_dir: Path, data_dir: Path | None) -> dict[str, fl
     g = torch.Generator().manual_seed(0)
     atomic_write(
         run_dir / "samples.txt",
-        mark_names([vocab.decode(s) for s in model.sample(cfg.data.sample_num, g)], None),
+        mark_names(generate_names(model.as_model(), vocab, cfg.data.sample_num, generator=g), None),
     )
     return metrics
 
 
 def sample_counts(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
+    """As `sample_run`, from the counts (as the neural bigram with W = log P)."""
     from safetensors.torch import load_file
 
     _, cfg = load_run(run_dir)
     model = BigramCounts(1, cfg.model.smoothing)
     model.counts = load_file(str(run_dir / "counts.safetensors"))["counts"]
-    vocab = load_tokenizer(run_dir)
-    gen = generator(opts.seed)
-    names = [vocab.decode(s) for s in model.sample(opts.num, gen)]
-    train = set(split_names(load_names(), cfg.data.split_seed)["train"]) if opts.exclude_train else None
-    yield mark_names(names, train).rstrip("\n")
+    return sample_names(model.as_model(), load_tokenizer(run_dir), cfg.data.split_seed, opts)
 
 
 # ---------------------------------------------------------------------------------------------------

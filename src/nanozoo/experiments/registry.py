@@ -44,22 +44,28 @@ class Reference:
 
 @dataclass
 class SampleOptions:
+    """What `nanozoo sample` asks of a run, checked where it is built: before a run is loaded or printed."""
+
     prompt: str = ""
-    max_new_tokens: int = 500
-    temperature: float = 1.0
+    max_new_tokens: int = 500  # text runs; a name ends on its own
+    temperature: float = 1.0  # 0 is greedy
     top_k: int | None = None
     top_p: float | None = None
     num: int = 1
     seed: int | None = None
-    exclude_train: bool = False  # makemore: mark samples that are in the training set
+    exclude_train: bool = False  # makemore names: draw until `num` names are not in the training set
+    mark_train: bool = False  # makemore names: mark the names found in the training set
 
     def __post_init__(self):
-        if self.temperature < 0:
-            raise ConfigError(f"--temperature {self.temperature} must be >= 0 (0 is greedy)")
-        if self.top_k is not None and self.top_k < 1:
-            raise ConfigError(f"--top-k {self.top_k} must be >= 1")
-        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
-            raise ConfigError(f"--top-p {self.top_p} must be in (0, 1]")
+        from nanozoo.models.sampling import check_sampling  # torch: only `sample` builds options
+
+        check_sampling(self.temperature, self.top_k, self.top_p)
+        if self.num < 1:
+            raise ConfigError(f"num={self.num} must be >= 1")
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"max_new_tokens={self.max_new_tokens} must be >= 1")
+        if self.exclude_train and self.mark_train:
+            raise ConfigError("--exclude-train leaves no training name to mark: drop --mark-train")
 
 
 @dataclass(frozen=True)

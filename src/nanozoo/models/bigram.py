@@ -60,18 +60,12 @@ class BigramCounts:
         """Mean negative log-likelihood of the pairs (x, y): the loss the neural bigram minimises."""
         return -self.probs[x, y].log().mean().item()
 
-    def sample(self, n: int, generator: torch.Generator | None = None, max_len: int = 50) -> list[list[int]]:
-        """n id sequences, each from the start token 0 until the model emits 0 again."""
-        P, out = self.probs, []
-        for _ in range(n):
-            ids, ix = [], 0
-            for _ in range(max_len):
-                ix = torch.multinomial(P[ix], 1, generator=generator).item()
-                if ix == 0:
-                    break
-                ids.append(ix)
-            out.append(ids)
-        return out
+    def as_model(self) -> Bigram:
+        """The neural bigram with W = log P: softmax(log P) = P, so it draws exactly what the counts say, and
+        the shared sampler (temperature, top-k, top-p, a prompt) works on the counting model too."""
+        model = Bigram(BigramConfig(vocab_size=self.counts.size(0)))
+        model.W.data = self.probs.log().float()  # (V, V)
+        return model.eval()
 
 
 # ---------------------------------------------------------------------------------------------------

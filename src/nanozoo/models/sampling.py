@@ -7,6 +7,18 @@ from __future__ import annotations
 
 import torch
 
+from nanozoo.core.config import ConfigError
+
+
+def check_sampling(temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> None:
+    """Refuse settings `sample_next` cannot use, naming the value (a `ConfigError`: also a `ValueError`)."""
+    if temperature < 0:
+        raise ConfigError(f"temperature={temperature} must be >= 0 (0 is greedy)")
+    if top_k is not None and top_k < 1:
+        raise ConfigError(f"top_k={top_k} must be >= 1")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ConfigError(f"top_p={top_p} must be in (0, 1]")
+
 
 def sample_next(
     logits: torch.Tensor,
@@ -17,12 +29,7 @@ def sample_next(
 ) -> torch.Tensor:
     """(B, V) logits -> (B,) token ids. temperature 0 is greedy; top-k keeps the k most likely tokens;
     top-p (nucleus, Holtzman et al. 2019) keeps the smallest set whose probability reaches p."""
-    if temperature < 0:
-        raise ValueError(f"temperature={temperature} must be >= 0")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k={top_k} must be >= 1")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p={top_p} must be in (0, 1]")
+    check_sampling(temperature, top_k, top_p)
     if temperature == 0:
         return logits.argmax(dim=-1)
     logits = logits.float() / temperature
@@ -39,4 +46,4 @@ def sample_next(
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
 
 
-__all__ = ["sample_next"]
+__all__ = ["check_sampling", "sample_next"]

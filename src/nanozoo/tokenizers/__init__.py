@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nanozoo.tokenizers.base import Tokenizer, TokenizerError, read_text
+from nanozoo.tokenizers.base import Tokenizer, TokenizerError, output_prefix, read_text
 from nanozoo.tokenizers.basic import BasicTokenizer
 from nanozoo.tokenizers.char import CharTokenizer
 from nanozoo.tokenizers.gpt import from_gpt2_files, from_tiktoken_file, save_tiktoken
@@ -87,6 +87,7 @@ __all__ = [
     "from_gpt2_files",
     "from_tiktoken_file",
     "load",
+    "output_prefix",
     "read_text",
     "save_tiktoken",
     "train_bpe",

@@ -25,6 +25,7 @@ File format (`PREFIX.model`, text, one item a line; `PREFIX.vocab` is for people
 from __future__ import annotations
 
 import json
+import os
 import unicodedata
 from itertools import pairwise
 from pathlib import Path
@@ -54,6 +55,21 @@ def read_text(path: str | Path, what: str) -> str:
         raise TokenizerError(
             f"{path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); expected {what}"
         ) from None
+
+
+def output_prefix(prefix: str | Path) -> Path:
+    """PREFIX of the files `save` writes, its folder made and writable, or a TokenizerError naming it; the CLI
+    checks this before training, so a bad `-o` does not cost a training run."""
+    prefix = Path(prefix)
+    try:
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TokenizerError(
+            f"cannot write {prefix}.model: cannot make folder {e.filename} ({e.strerror})"
+        ) from None
+    if not os.access(prefix.parent, os.W_OK):
+        raise TokenizerError(f"cannot write {prefix}.model: folder {prefix.parent} is not writable")
+    return prefix
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -186,8 +202,7 @@ class Tokenizer:
 
     def save(self, prefix: str | Path) -> Path:
         """Write PREFIX.model (read back by `load`) and PREFIX.vocab (for people). Returns the .model path."""
-        prefix = Path(prefix)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
+        prefix = output_prefix(prefix)
         identity = self.byte_ids == list(range(256))
         lines = [FORMAT, f"pattern {json.dumps(self.pattern)}"]
         lines.append("byte_ids " + ("identity" if identity else " ".join(map(str, self.byte_ids))))
@@ -196,8 +211,11 @@ class Tokenizer:
         lines.append(f"merges {len(self.merges)}")
         lines += [f"{a} {b} {i}" for (a, b), i in sorted(self.merges.items(), key=lambda kv: kv[1])]
         model = prefix.with_name(prefix.name + ".model")
-        model.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        prefix.with_name(prefix.name + ".vocab").write_text(self.vocab_text(), encoding="utf-8")
+        try:
+            model.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            prefix.with_name(prefix.name + ".vocab").write_text(self.vocab_text(), encoding="utf-8")
+        except OSError as e:
+            raise TokenizerError(f"cannot write {e.filename}: {e.strerror}") from None
         return model
 
     def vocab_text(self) -> str:
