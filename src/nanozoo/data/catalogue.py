@@ -15,8 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,6 +221,9 @@ def _missing_message(ds: Dataset, f: DataFile, data_dir, reason: str = "") -> st
 
 def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -> Path:
     """Download into the cache: to a temp file beside the target, verify, then rename (atomic)."""
+    import urllib.error  # here, not at the top: http.client and email cost every command ~20 ms
+    import urllib.request
+
     from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
 
     target = cache_dir() / ds.name / f.name
