@@ -162,3 +162,23 @@ def test_config_validation():
     model = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=1, n_embd=8))
     with pytest.raises(ValueError, match="longer than block_size=4"):
         model(torch.zeros(1, 5, dtype=torch.long))
+    with pytest.raises(ValueError, match="attn_impl='flash_ref' has no attention dropout"):
+        GPTConfig(attn_impl="flash_ref", dropout=0.1)
+    with pytest.raises(ValueError, match="attn_impl='flash'"):
+        GPTConfig(attn_impl="flash")
+
+
+def test_flash_attention_reference_gives_the_same_model():
+    # the same weights through SDPA and through the tiled FlashAttention-2: logits and gradients agree
+    cfg = dict(vocab_size=11, block_size=80, n_layer=2, n_head=2, n_embd=32)
+    torch.manual_seed(0)
+    sdpa = GPT(GPTConfig(**cfg))
+    flash = GPT(GPTConfig(**cfg, attn_impl="flash_ref"))
+    flash.load_state_dict(sdpa.state_dict())
+    idx = torch.randint(0, 11, (2, 70))  # 70: a ragged last tile
+    (logits_a, loss_a), (logits_b, loss_b) = sdpa(idx, idx), flash(idx, idx)
+    torch.testing.assert_close(logits_b, logits_a, atol=1e-5, rtol=1e-5)
+    loss_a.backward()
+    loss_b.backward()
+    for (name, a), b in zip(sdpa.named_parameters(), flash.parameters(), strict=True):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")

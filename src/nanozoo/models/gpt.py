@@ -41,6 +41,9 @@ class GPTConfig:
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
     activation: Literal["gelu_new", "gelu"] = "gelu_new"
     layer_norm_epsilon: float = 1e-5
+    # attention by torch's fused SDPA, or by our FlashAttention-2 (nanozoo.kernels): the tiled PyTorch
+    # reference (slow, for reading and checking) or the Triton kernels (a GPU, or TRITON_INTERPRET=1)
+    attn_impl: Literal["sdpa", "flash_ref", "flash_triton"] = "sdpa"
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -50,6 +53,15 @@ class GPTConfig:
             raise ValueError(f"model.n_embd={self.n_embd} is not divisible by model.n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
+        if self.attn_impl not in ("sdpa", "flash_ref", "flash_triton"):
+            raise ValueError(
+                f"model.attn_impl={self.attn_impl!r}; expected 'sdpa', 'flash_ref' or 'flash_triton'"
+            )
+        if self.attn_impl != "sdpa" and self.dropout:
+            raise ValueError(
+                f"model.attn_impl={self.attn_impl!r} has no attention dropout; set model.dropout=0 "
+                f"(not {self.dropout}) or model.attn_impl='sdpa'"
+            )
 
     @property
     def head_dim(self) -> int:
@@ -63,10 +75,14 @@ class GPTConfig:
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
-        self.n_head, self.dropout = cfg.n_head, cfg.dropout
+        self.n_head, self.dropout, self.attn_impl = cfg.n_head, cfg.dropout, cfg.attn_impl
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
+        if cfg.attn_impl == "flash_triton":  # refused now, before a run folder is made, if it cannot run
+            from nanozoo.kernels.flash_attention import check_triton
+
+            check_triton()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
@@ -75,10 +91,15 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
-        # softmax(q k^T / sqrt(D) + causal mask) v, by the fused kernel (flash / memory-efficient / math)
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-        )
+        # softmax(q k^T / sqrt(D) + causal mask) v, by torch's fused kernel or by ours
+        if self.attn_impl == "sdpa":
+            y = F.scaled_dot_product_attention(
+                q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
+            )
+        else:
+            from nanozoo.kernels.flash_attention import attention
+
+            y = attention(q, k, v, causal=True, impl=self.attn_impl)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
