@@ -20,6 +20,7 @@ the interpreter's bf16 `tl.dot` is wrong in triton 3.9.0). Head dims are powers 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import triton
@@ -154,13 +155,18 @@ def _bwd_dq(
 # Launching the kernels, and autograd
 
 
+@dataclass(frozen=True)
 class Tiles:
-    """Tile sizes and launch settings. NOTE: the GPU values follow the tutorial's Hopper configs and are not
-    tuned here (no GPU measured yet); the tests pass big tiles so that the interpreter runs few programs."""
+    """Tile sizes and launch settings. NOTE: the defaults are taken from the tutorial's configs, not tuned
+    here (no GPU has run them yet); the tests pass big tiles so that the interpreter runs few programs."""
 
-    def __init__(self, fwd_q=128, fwd_k=64, bwd_q=64, bwd_k=64, num_warps=4, num_stages=3):
-        self.fwd_q, self.fwd_k, self.bwd_q, self.bwd_k = fwd_q, fwd_k, bwd_q, bwd_k
-        self.launch = {"num_warps": num_warps, "num_stages": num_stages}
+    fwd_q: int = 128
+    fwd_k: int = 64
+    bwd_q: int = 64
+    bwd_k: int = 64
+    fwd_warps: int = 8
+    bwd_warps: int = 4
+    num_stages: int = 3
 
 
 def _check(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
@@ -169,7 +175,10 @@ def _check(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     if D not in (16, 32, 64, 128):
         raise ValueError(f"head dim D={D}: the Triton attention supports 16, 32, 64, 128")
     if q.is_cuda and q.dtype not in (torch.float16, torch.bfloat16):
-        raise TypeError(f"the Triton attention on a GPU takes float16 or bfloat16, not {q.dtype}")
+        raise TypeError(
+            f"the Triton attention on a GPU takes float16 or bfloat16, not {q.dtype}: "
+            "train under autocast (train.dtype=bfloat16) or use attn_impl='sdpa'"
+        )
 
 
 class FlashAttentionTriton(torch.autograd.Function):
@@ -182,7 +191,8 @@ class FlashAttentionTriton(torch.autograd.Function):
         lse = torch.empty((B, H, T), dtype=torch.float32, device=q.device)
         qk_scale = LOG2E.value / math.sqrt(D)
         grid = (triton.cdiv(T, tiles.fwd_q), B * H)
-        _fwd[grid](q, k, v, o, lse, T, qk_scale, causal, D, tiles.fwd_q, tiles.fwd_k, **tiles.launch)
+        launch = dict(num_warps=tiles.fwd_warps, num_stages=tiles.num_stages)
+        _fwd[grid](q, k, v, o, lse, T, qk_scale, causal, D, tiles.fwd_q, tiles.fwd_k, **launch)
         ctx.save_for_backward(q, k, v, o, lse)
         ctx.causal, ctx.tiles = causal, tiles
         return o
@@ -196,34 +206,11 @@ class FlashAttentionTriton(torch.autograd.Function):
         delta = (do.float() * o.float()).sum(dim=-1)  # rowsum(dO * O), (B, H, T)
         dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
         sm_scale = 1.0 / math.sqrt(D)
-        args = (q, k, v, do, lse, delta)
-        grid = (triton.cdiv(T, tiles.bwd_k), B * H)
-        _bwd_dkdv[grid](
-            *args,
-            dk,
-            dv,
-            T,
-            sm_scale * LOG2E.value,
-            sm_scale,
-            causal,
-            D,
-            tiles.bwd_q,
-            tiles.bwd_k,
-            **tiles.launch,
-        )
-        grid = (triton.cdiv(T, tiles.bwd_q), B * H)
-        _bwd_dq[grid](
-            *args,
-            dq,
-            T,
-            sm_scale * LOG2E.value,
-            sm_scale,
-            causal,
-            D,
-            tiles.bwd_q,
-            tiles.bwd_k,
-            **tiles.launch,
-        )
+        inputs = (q, k, v, do, lse, delta)
+        rest = (T, sm_scale * LOG2E.value, sm_scale, causal, D, tiles.bwd_q, tiles.bwd_k)
+        launch = dict(num_warps=tiles.bwd_warps, num_stages=tiles.num_stages)
+        _bwd_dkdv[(triton.cdiv(T, tiles.bwd_k), B * H)](*inputs, dk, dv, *rest, **launch)
+        _bwd_dq[(triton.cdiv(T, tiles.bwd_q), B * H)](*inputs, dq, *rest, **launch)
         return dq, dk, dv, None, None
 
 
