@@ -3,6 +3,8 @@
 from nanozoo.classic.kmeans import KMeans
 from nanozoo.classic.linear import LinearRegression
 from nanozoo.classic.logistic import LogisticRegression
+from nanozoo.classic.naive_bayes import MultinomialNB
 from nanozoo.classic.pca import PCA
+from nanozoo.classic.text import TfidfVectorizer
 
-__all__ = ["PCA", "KMeans", "LinearRegression", "LogisticRegression"]
+__all__ = ["PCA", "KMeans", "LinearRegression", "LogisticRegression", "MultinomialNB", "TfidfVectorizer"]

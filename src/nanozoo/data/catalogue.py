@@ -55,6 +55,9 @@ class Dataset:
 # The catalogue (sha256 and sizes from ../shared/datasets/SOURCES.md, checked when each file was added)
 
 _CHAR_RNN = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+_CNN_SENTENCE = (
+    "https://raw.githubusercontent.com/yoonkim/CNN_sentence/23e0e1f7355705bb083043fda05c031b15acb38c/"
+)
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
 
 CATALOGUE: dict[str, Dataset] = {
@@ -84,6 +87,19 @@ CATALOGUE: dict[str, Dataset] = {
                     228145,
                     "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt",
                 ),
+            ),
+        ),
+        Dataset(
+            "sentiment",
+            "sentence polarity v1.0 (Pang & Lee 2005, 'MR'): 5,331 positive and 5,331 negative movie-review "
+            "snippets, one per line, lowercased and tokenized, Latin-1 bytes",
+            "research use (cite Pang & Lee 2005)",
+            tuple(
+                DataFile(f"rt-polarity.{k}", sha, size, _CNN_SENTENCE + f"rt-polarity.{k}")
+                for k, sha, size in [
+                    ("pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", 626139),
+                    ("neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", 612256),
+                ]
             ),
         ),
         Dataset(
