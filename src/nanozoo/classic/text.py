@@ -154,7 +154,7 @@ class TfidfVectorizer:
         else:
             self.idf_ = np.log(N / df) + 1.0  # the + 1 keeps a term found in every document
         ### END SOLUTION
-        log.info("tf-idf: %d documents, %d terms", N, len(terms))
+        log.debug("tf-idf: %d documents, %d terms", N, len(terms))
         return self
 
     def transform(self, docs: Iterable[str]) -> sp.csr_matrix:

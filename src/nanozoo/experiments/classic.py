@@ -4,6 +4,8 @@ experiments/tables/classic.py.
 - `linreg-synthetic`: least squares by lstsq and by gradient descent on a noisy line.
 - `logreg-digits`: softmax regression on scikit-learn's 8x8 digits, next to scikit-learn's own.
 - `kmeans-blobs`: k-means++ and Lloyd on Gaussian blobs, next to scikit-learn's KMeans.
+- `sentiment-tfidf`: our TF-IDF and multinomial naive Bayes on movie-review polarity (10-fold CV), next to
+  scikit-learn's MultinomialNB and LogisticRegression on the same features.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nanozoo import data
 from nanozoo.core import plots
 from nanozoo.core.config import ConfigError
 from nanozoo.experiments.loops import finish, one_blas_thread, positive
@@ -224,3 +227,120 @@ def run_kmeans(cfg: KMeansConfig, run_dir: Path, data_dir: Path | None) -> dict:
     ax.set_title(f"k-means, k={tr.k}: inertia {km.inertia_:.1f} (scikit-learn {sk.inertia_:.1f})")
     ax.legend()
     return finish(run_dir, t0, history, final, fig, "clusters.png")
+
+
+# ---------------------------------------------------------------------------------------------------
+# sentiment-tfidf
+
+
+@dataclass
+class PolarityData:
+    n_folds: int = 10  # the usual protocol on MR: no official split
+    stem: bool = False  # Porter-stem every token before counting
+    stop_words: bool = False  # drop the English stop words (they include "not", "no", "nor")
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.n_folds < 2:
+            raise ConfigError(f"data.n_folds={self.n_folds} must be >= 2")
+
+
+@dataclass
+class TfidfTrain:
+    sublinear_tf: bool = True
+    smooth_idf: bool = True
+    norm: str = "l2"  # "l2", "l1" or "none"
+    alpha: float = 1.0  # naive Bayes' additive smoothing
+    sklearn_C: float = 10.0  # scikit-learn's LogisticRegression on the same features, a stronger baseline
+
+    def __post_init__(self):
+        positive("train", self, "alpha", "sklearn_C")
+        if self.norm not in ("l2", "l1", "none"):
+            raise ConfigError(f"train.norm={self.norm!r}; allowed: 'l2', 'l1', 'none'")
+
+
+@dataclass
+class SentimentConfig:
+    data: PolarityData = field(default_factory=PolarityData)
+    train: TfidfTrain = field(default_factory=TfidfTrain)
+
+
+def load_polarity(data_dir: Path | None) -> tuple[list[str], np.ndarray]:
+    """The 10,662 snippets of sentence polarity v1.0 (Latin-1 bytes), labels 1 positive, 0 negative."""
+    pos, neg = (
+        data.path("sentiment", f"rt-polarity.{k}", data_dir).read_text(encoding="latin-1").splitlines()
+        for k in ("pos", "neg")
+    )
+    return pos + neg, np.array([1] * len(pos) + [0] * len(neg))
+
+
+def run_sentiment(cfg: SentimentConfig, run_dir: Path, data_dir: Path | None) -> dict:
+    from sklearn.linear_model import LogisticRegression as SkLogReg
+    from sklearn.naive_bayes import MultinomialNB as SkMultinomialNB
+
+    from nanozoo.classic import MultinomialNB, TfidfVectorizer
+    from nanozoo.classic.porter import stem
+    from nanozoo.classic.text import ENGLISH_STOP_WORDS, word_tokenize
+
+    d, tr, t0 = cfg.data, cfg.train, time.perf_counter()
+    docs, y = load_polarity(data_dir)
+    tokens = {doc: word_tokenize(doc.lower()) for doc in docs}  # tokenize each snippet once, not per fold
+    if d.stem:
+        tokens = {doc: [stem(t) for t in toks] for doc, toks in tokens.items()}
+    folds = np.array_split(np.random.default_rng(d.seed).permutation(len(docs)), d.n_folds)
+    history = []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(docs)), test)
+        vec = TfidfVectorizer(
+            tokenizer=tokens.__getitem__,
+            lowercase=False,  # the keys of `tokens` are the original snippets
+            stop_words=ENGLISH_STOP_WORDS if d.stop_words else None,
+            norm=None if tr.norm == "none" else tr.norm,
+            smooth_idf=tr.smooth_idf,
+            sublinear_tf=tr.sublinear_tf,
+        )
+        Xtr = vec.fit_transform([docs[i] for i in train])
+        Xte = vec.transform([docs[i] for i in test])
+        with one_blas_thread():
+            nb = MultinomialNB(tr.alpha).fit(Xtr, y[train])
+            sk_nb = SkMultinomialNB(alpha=tr.alpha).fit(Xtr, y[train])
+            sk_lr = SkLogReg(C=tr.sklearn_C, max_iter=1000).fit(Xtr, y[train])
+        history.append(
+            {
+                "fold_acc": nb.score(Xte, y[test]),
+                "sklearn_nb_fold_acc": float(sk_nb.score(Xte, y[test])),
+                "sklearn_logreg_fold_acc": float(sk_lr.score(Xte, y[test])),
+                "vocab_size": float(len(vec.vocabulary_)),
+            }
+        )
+    mean = {m: float(np.mean([h[m] for h in history])) for m in history[0]}
+    final = {
+        "cv_acc": mean["fold_acc"],
+        "sklearn_nb_cv_acc": mean["sklearn_nb_fold_acc"],
+        "sklearn_logreg_cv_acc": mean["sklearn_logreg_fold_acc"],
+        "vocab_size": mean["vocab_size"],
+    }
+
+    # the last fold's model: the words that weigh most for each class (log theta_pos - log theta_neg)
+    ratio = nb.feature_log_prob_[1] - nb.feature_log_prob_[0]
+    terms = np.array(sorted(vec.vocabulary_, key=vec.vocabulary_.get))
+    order = np.argsort(ratio)
+    top = np.concatenate([order[:12], order[-12:]])
+    plt = plots.plt
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 5), gridspec_kw={"width_ratios": [1.2, 1]})
+    ks = np.arange(d.n_folds)
+    for j, (m, label) in enumerate(
+        [("fold_acc", "ours: naive Bayes"), ("sklearn_nb_fold_acc", "sklearn MultinomialNB"),
+         ("sklearn_logreg_fold_acc", "sklearn LogisticRegression")]
+    ):  # fmt: skip
+        ax0.bar(ks + (j - 1) * 0.27, [h[m] for h in history], 0.27, label=label)
+    ax0.set_ylim(0.6, 0.9)
+    ax0.set_xlabel("fold")
+    ax0.set_ylabel("test accuracy")
+    ax0.legend(loc="lower right", fontsize=8)
+    ax0.set_title(f"MR, {d.n_folds}-fold CV: ours {final['cv_acc']:.4f}")
+    ax1.barh(np.arange(len(top)), ratio[top], color=["C3"] * 12 + ["C2"] * 12)
+    ax1.set_yticks(np.arange(len(top)), terms[top], fontsize=8)
+    ax1.set_xlabel("log P(w | pos) - log P(w | neg)")
+    ax1.set_title("the most telling words (last fold)")
+    return finish(run_dir, t0, history, final, fig, "sentiment.png")
