@@ -41,7 +41,7 @@ WHITE_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000
 
 
 def _kind(ch: str) -> str:
-    """ "w" for a word character, "s" for white space, "p" for the rest (punctuation, symbols, controls)."""
+    """The class of one character: "w" word, "s" white space, "p" the rest (punctuation, symbols, ...)."""
     if ch in WHITE_SPACE:
         return "s"
     if ch.isascii():  # fast path: ASCII \w is [A-Za-z0-9_]
