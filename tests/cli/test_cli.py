@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from nanozoo.core.runlog import read_metrics
+from nanozoo.experiments.registry import table
 
 
 @pytest.mark.parametrize(
@@ -18,9 +19,15 @@ from nanozoo.core.runlog import read_metrics
         (["train", "shakespeare-char-cpu", "--set", "model.n_head=5"], "not divisible"),
         (["sample", "/nonexistent/run"], "not a nanozoo run folder"),
         (["data", "path", "nope"], "unknown dataset 'nope'"),
+        (["train", "names-bigram", "--runs", __file__], "Not a directory"),  # --runs names a file
+        (
+            ["train", "names-mlp", *("--set", "train.lr=1e12", "--set", "train.warmup_iters=0")],
+            "loss is nan",  # diverged: the settings to change, no traceback, no false checkpoint claim
+        ),
     ],
 )
-def test_user_errors_are_one_line_and_non_zero(args, message, cli):
+def test_user_errors_are_one_line_and_non_zero(args, message, cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, _, err = cli(args)
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err
@@ -35,19 +42,25 @@ def test_train_sample_resume_from_the_command_line(tmp_path, tiny_gpt_overrides,
     code, out, _ = cli(
         ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"]
     )
-    assert out.startswith("ROMEO:") and len(out) == len("ROMEO:") + 15 + 1
+    assert code == 0 and out.startswith("ROMEO:") and len(out) == len("ROMEO:") + 15 + 1
     code, out2, _ = cli(
         ["sample", str(run_dir), "--prompt", "ROMEO:", "--max-new-tokens", "15", "--seed", "1"]
     )
-    assert out2 == out
+    assert code == 0 and out2 == out
     code, _, err = cli(["sample", str(run_dir), "--prompt", "ROMEO{"])
     assert code == 1 and "character '{' at position 5" in err
     code, out, _ = cli(
         ["train", "shakespeare-char-cpu", "--resume", str(run_dir), "--set", "train.max_iters=25"]
     )
     assert code == 0 and str(run_dir) in out
+    given = json.loads((run_dir / "config.json").read_text())["overrides"]
+    assert [o for o in given if o.startswith("train.max_iters=")] == ["train.max_iters=25"]  # last one wins
+    # `list` shows this run's own best val_loss (a run with overrides: in the any-config column)
+    best = min(r["val_loss"] for r in read_metrics(run_dir) if "val_loss" in r)
+    (row,) = [r for r in table(tmp_path, wide=True) if r["experiment"] == "shakespeare-char-cpu"]
+    assert row["best, any config"] == f"{best:.4f} ({run_dir.name})" and row["best here"] == "-"
     code, out, _ = cli(["list", "--runs", str(tmp_path)])
-    assert "shakespeare-char-cpu" in out and "1.88" in out
+    assert code == 0 and "shakespeare-char-cpu" in out
 
 
 def test_console_script_entry_point():

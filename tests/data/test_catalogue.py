@@ -96,3 +96,10 @@ def test_unknown_dataset_and_real_mirror():
     with pytest.raises(data.DataError, match="unknown dataset 'nope'; known: .*tinyshakespeare"):
         data.path("nope")
     assert data.path("tinyshakespeare", download=False).stat().st_size == 1115394
+
+
+def test_a_file_that_is_not_text_is_a_data_error_naming_it(need_data):
+    path = need_data("sentiment", "rt-polarity.pos")  # Latin-1, not UTF-8
+    with pytest.raises(catalogue.DataError, match=rf"{path} is not utf-8 text"):
+        data.read_text("sentiment", "rt-polarity.pos")
+    assert data.read_text("sentiment", "rt-polarity.pos", encoding="latin-1")

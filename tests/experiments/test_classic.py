@@ -1,22 +1,17 @@
 """The classic-ML track (linreg, logreg, k-means, sentiment-tfidf), each next to scikit-learn."""
 
-import json
-
 import numpy as np
 import pytest
 
 from nanozoo.core.config import ConfigError, apply_overrides
+from nanozoo.core.runlog import read_metrics
 from nanozoo.experiments import classic, get
-
-
-def _metrics(run_dir):
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_linreg_synthetic(tmp_path):
     final = classic.run_linreg(classic.LinregConfig(), tmp_path, None)
     assert final["coef_gap"] < 1e-3 and final["val_r2"] > 0.95  # GD reaches the closed form
-    losses = [r["train_loss"] for r in _metrics(tmp_path)[:-1]]
+    losses = [r["train_loss"] for r in read_metrics(tmp_path)[:-1]]
     assert losses[-1] < 0.05 * losses[0]
     assert (tmp_path / "fit.png").is_file()
 
@@ -25,7 +20,7 @@ def test_logreg_digits_matches_sklearn(tmp_path):
     cfg = apply_overrides(classic.LogregConfig(), ["train.steps=400"])
     final = classic.run_logreg(cfg, tmp_path, None)
     assert final["test_acc"] > 0.94 and abs(final["test_acc"] - final["sklearn_test_acc"]) <= 0.01  # 1 point
-    assert len(_metrics(tmp_path)) == 401
+    assert len(read_metrics(tmp_path)) == 401
     assert (tmp_path / "weights.png").is_file()
 
 
@@ -34,7 +29,7 @@ def test_kmeans_blobs_matches_sklearn(tmp_path, n_features):
     cfg = apply_overrides(classic.KMeansConfig(), [f"data.n_features={n_features}"])
     final = classic.run_kmeans(cfg, tmp_path, None)
     assert final["inertia_ratio"] <= 1.01  # within 1% of scikit-learn (or better)
-    inertia = [r["inertia"] for r in _metrics(tmp_path)[:-1]]
+    inertia = [r["inertia"] for r in read_metrics(tmp_path)[:-1]]
     assert np.all(np.diff(inertia) <= 1e-9)  # Lloyd never increases the inertia
     assert (tmp_path / "clusters.png").is_file()
 
@@ -46,7 +41,7 @@ def test_sentiment_tfidf_learns_and_matches_sklearn(tmp_path, need_data):
     # 10-fold CV measured 0.7813 (benchmarks/RESULTS.md); 3 folds train on less, so the bar is lower
     assert final["cv_acc"] > 0.77 and final["sklearn_logreg_cv_acc"] > 0.75
     assert abs(final["cv_acc"] - final["sklearn_nb_cv_acc"]) < 1e-12  # the same predictions, fold by fold
-    folds = _metrics(tmp_path)[:-1]
+    folds = read_metrics(tmp_path)[:-1]
     assert len(folds) == 3 and all(f["fold_acc"] == f["sklearn_nb_fold_acc"] for f in folds)
     assert (tmp_path / "sentiment.png").is_file()
 

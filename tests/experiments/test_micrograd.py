@@ -7,17 +7,14 @@ import pytest
 
 from nanozoo.core import plots
 from nanozoo.core.config import ConfigError, apply_overrides
+from nanozoo.core.runlog import read_metrics
 from nanozoo.experiments import get, micrograd
-
-
-def _metrics(run_dir):
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
 def test_moons_mlp_reproduces_the_micrograd_demo(tmp_path):
     # learning test: the default run (the demo's data, init, loss and schedule) must reach 100% train accuracy
     final = micrograd.run_moons(micrograd.MoonsConfig(), tmp_path, None)
-    recs = _metrics(tmp_path)
+    recs = read_metrics(tmp_path)
     assert final["train_acc"] == 1.0 and final["train_loss"] < 0.02
     assert [r["step"] for r in recs] == list(range(101))  # 100 steps, then the final figures
     # demo.ipynb prints "step 0 loss 0.8958441028683222, accuracy 50.0%" and
@@ -72,5 +69,5 @@ def test_cli_train_moons_mlp(tmp_path, capsys):
     assert "train_acc" in out and str(run_dir) in out
     for f in ("config.json", "metrics.jsonl", "loss.png", "decision_boundary.png"):
         assert (run_dir / f).is_file(), f
-    assert _metrics(run_dir)[-1]["train_acc"] >= 0.9  # 30 steps: the demo is at 95% by then
+    assert read_metrics(run_dir)[-1]["train_acc"] >= 0.9  # 30 steps: the demo is at 95% by then
     assert json.loads((run_dir / "config.json").read_text())["config"]["train"]["steps"] == 30

@@ -196,7 +196,9 @@ def test_parsed_vocabulary_cache_equals_a_fresh_parse(tmp_path, monkeypatch, tor
     fresh = gpt.from_gpt2_files(data.path("gpt2_bpe", "encoder.json"), data.path("gpt2_bpe", "vocab.bpe"))
     gpt.gpt2()  # parses and writes the cache
     (cache,) = (tmp_path / "tokenizers").iterdir()
-    cached = gpt.gpt2()  # reads it
+    with monkeypatch.context() as m:  # the second call must read the cache, not parse again
+        m.setattr(gpt, "from_gpt2_files", lambda *a: pytest.fail("parsed again despite the cache"))
+        cached = gpt.gpt2()
     assert cached.fast_state() == fresh.fast_state()
     assert (cached.inverse_special, cached.bytes_are_ids) == (fresh.inverse_special, fresh.bytes_are_ids)
     text = "\n".join(torture)

@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         sys.exit(1)
+    except OSError as e:
+        # a path the user named that cannot be made or written (`--runs FILE`, `--out /proc/x`); an OSError
+        # without a file name is not about the user's paths and keeps its traceback
+        if e.filename is None or os.environ.get("NANOZOO_DEBUG"):
+            raise
+        print(f"error: {e.filename}: {e.strerror or e}", file=sys.stderr)
+        sys.exit(1)
     except click.exceptions.Abort:  # Ctrl-C outside a run (a run checkpoints and returns its own code)
         print("aborted", file=sys.stderr)
         sys.exit(130)

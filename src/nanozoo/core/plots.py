@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
@@ -12,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nanozoo.core.atomic import atomic_path  # noqa: E402
-from nanozoo.core.runlog import read_metrics  # noqa: E402
+from nanozoo.core.runlog import RunError, read_config, read_metrics  # noqa: E402
 
 
 def save(fig, path: str | Path) -> Path:
@@ -49,7 +48,10 @@ def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str =
                 ys.append(v)
     if not series:
         return None
-    doc = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    try:
+        doc = read_config(run_dir)
+    except RunError:  # a picture of a folder without a (readable) config: no title details
+        doc = {}
     fig, ax = plt.subplots(figsize=(6, 4))
     order = [k for k in LOSS_STYLES if k in series] + sorted(k for k in series if k not in LOSS_STYLES)
     for k in order:

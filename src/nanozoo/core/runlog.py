@@ -124,6 +124,6 @@ def best_metric(
 def _overrides(run: Path) -> list[str] | None:
     """The overrides a run was made with; None when its config.json is missing or does not say."""
     try:
-        return json.loads((run / "config.json").read_text()).get("overrides")
-    except (OSError, json.JSONDecodeError, AttributeError):
+        return read_config(run).get("overrides")
+    except RunError:
         return None

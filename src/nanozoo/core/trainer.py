@@ -31,14 +31,15 @@ from torch import nn
 
 from nanozoo.core import checkpoint
 from nanozoo.core.config import ConfigError, TrainConfig
+from nanozoo.core.errors import UserError
 from nanozoo.core.runlog import MetricsLog
 from nanozoo.core.task import Task
 
 log = logging.getLogger(__name__)
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+class TrainingDiverged(UserError, RuntimeError):
+    """The loss became NaN or infinite: the user's settings to change, not a bug."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -220,7 +221,12 @@ class Trainer:
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"loss is {value} at step {self.step + 1} (lr {lr_at(self.step, cfg):.3g}); lower train.lr, "
-                f"raise train.warmup_iters or set train.grad_clip; the last checkpoint is in {self.run_dir}"
+                f"raise train.warmup_iters or set train.grad_clip"
+                + (
+                    f"; the last checkpoint is in {self.run_dir}"
+                    if (self.run_dir / "trainer_state.json").exists()
+                    else ""
+                )
             )
         if cfg.grad_clip > 0:
             self.scaler.unscale_(self.opt)
@@ -318,7 +324,7 @@ class Trainer:
                 self.run_dir,
             )
         if eval_step != self.step and self.step < cfg.max_iters:
-            return {"train_loss": self.last_train_loss}
+            return {} if math.isnan(self.last_train_loss) else {"train_loss": self.last_train_loss}
         return last_eval
 
     def _checkpoint_due(self, since_last_s: float) -> bool:
@@ -356,6 +362,15 @@ class Trainer:
     def save(self, elapsed_s: float) -> None:
         if not self.env.master:
             return
+        # A second Ctrl-C / SIGTERM (its handler stops at once) must not land between the three files: the
+        # weights of step N beside the state of an older step is a checkpoint that resume refuses.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            self._write_checkpoint(elapsed_s)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    def _write_checkpoint(self, elapsed_s: float) -> None:
         checkpoint.save_weights(self.raw, self.run_dir / "model.safetensors", step=self.step)
         info = {
             "elapsed_s": elapsed_s,

@@ -175,8 +175,8 @@ def sha256_of(path: Path) -> str:
 _verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime_ns) -> checked this process
 
 
-def verify_file(path: Path, f: DataFile, hint: str = "") -> None:
-    """Raise DataError if `path` is not byte-for-byte the catalogued file."""
+def verify_file(path: Path, f: DataFile, hint: str = "", sha256: bool = True) -> None:
+    """Raise DataError if `path` is not byte-for-byte the catalogued file (`sha256=False`: its size only)."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key in _verified:
@@ -187,6 +187,8 @@ def verify_file(path: Path, f: DataFile, hint: str = "") -> None:
             f"{path} is {what}: {st.st_size:,} bytes, expected {f.size:,}. Delete it and run "
             f"`nanozoo data fetch` again{hint}"
         )
+    if not sha256:
+        return
     digest = sha256_of(path)
     if digest != f.sha256:
         raise DataError(
@@ -205,10 +207,7 @@ def find(
     f = ds.file(file) if file else ds.files[0]
     for p in candidates(ds, f, data_dir):
         if p.is_file():
-            if sha256:
-                verify_file(p, f)
-            elif p.stat().st_size != f.size:
-                raise DataError(f"{p} is {p.stat().st_size:,} bytes, expected {f.size:,}")
+            verify_file(p, f, sha256=sha256)
             return p
     return None
 
@@ -265,4 +264,10 @@ def fetch_file(ds: Dataset, f: DataFile, data_dir=None, timeout: float = 30.0) -
 
 
 def read_text(name: str, file: str | None = None, data_dir=None, encoding: str = "utf-8") -> str:
-    return path(name, file, data_dir).read_text(encoding=encoding)
+    p = path(name, file, data_dir)
+    try:
+        return p.read_text(encoding=encoding)
+    except UnicodeDecodeError as e:
+        raise DataError(
+            f"{p} is not {encoding} text ({e.reason} at byte {e.start}): not a text corpus"
+        ) from None

@@ -25,7 +25,7 @@ from nanozoo.models.bow import BoW, BoWConfig
 from nanozoo.models.gpt import GPT, GPTConfig
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
 from nanozoo.models.rnn import RNNLM, RNNConfig
-from nanozoo.models.sampling import sample_next
+from nanozoo.models.sampling import next_tokens
 from nanozoo.models.wavenet import WaveNet, WaveNetConfig
 from nanozoo.tokenizers.char import CharTokenizer
 
@@ -74,35 +74,6 @@ def split_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor, chunk: int = 
 
 # ---------------------------------------------------------------------------------------------------
 # Sampling
-
-
-@torch.no_grad()
-def next_tokens(
-    model: nn.Module,
-    ctx: torch.Tensor,
-    max_new: int,
-    stop: int | None = None,
-    **sampling: Any,
-) -> Iterator[torch.Tensor]:
-    """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
-    model needs L >= block_size. With `stop`, ends once every row has produced it.
-    `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
-    T = model.config.block_size
-    was_training = model.training
-    model.eval()
-    done = torch.zeros(len(ctx), dtype=torch.bool, device=ctx.device)
-    try:
-        for _ in range(max(max_new, 0)):
-            logits = model(ctx[:, -T:])[0]  # (N, V) or (N, L, V)
-            nxt = sample_next(logits if logits.dim() == 2 else logits[:, -1, :], **sampling)  # (N,)
-            yield nxt
-            ctx = torch.cat([ctx, nxt[:, None]], dim=1)
-            if stop is not None:
-                done |= nxt == stop
-                if done.all():
-                    break
-    finally:
-        model.train(was_training)
 
 
 def sample_chars(model: nn.Module, tok: CharTokenizer, prompt: str, n: int, **sampling: Any) -> Iterator[str]:
@@ -167,7 +138,6 @@ __all__ = [
     "build",
     "generator",
     "load_tokenizer",
-    "next_tokens",
     "reads_window",
     "sample_chars",
     "sample_text",

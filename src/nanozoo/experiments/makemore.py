@@ -40,7 +40,6 @@ from nanozoo.experiments.lm import (
     build,
     generator,
     load_tokenizer,
-    next_tokens,
     reads_window,
     save_vocab,
     split_loss,
@@ -52,6 +51,7 @@ from nanozoo.models.bow import BoWConfig
 from nanozoo.models.gpt import GPTConfig
 from nanozoo.models.mlp_lm import MLPConfig
 from nanozoo.models.rnn import RNNConfig
+from nanozoo.models.sampling import next_tokens
 from nanozoo.models.wavenet import WaveNetConfig
 
 SPLITS = ("train", "val", "test")

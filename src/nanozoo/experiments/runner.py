@@ -52,13 +52,14 @@ def train(
     `diagnostics` (MLP experiments): activation/gradient histograms at init and the update-to-data ratio
     over training, drawn into RUN/diagnostics/."""
     exp = get(name)
-    given = [f"{k}={v}" for k, v in override_items(overrides)]
+    given = dict(override_items(overrides))
     if resume is not None:
         _, cfg = load_run(resume, expect=name)
         cfg = apply_overrides(cfg, overrides)
-        given = read_config(resume).get("overrides", []) + given
+        given = {**dict(override_items(read_config(resume).get("overrides", []))), **given}  # last one wins
     else:
         cfg = build_config(exp, overrides)
+    given = [f"{k}={v}" for k, v in given.items()]
     if exp.loop is not None:  # an experiment with its own loop (numpy, micrograd)
         if diagnostics:
             raise ConfigError(f"--diagnostics draws torch MLPs; {name} has its own training loop")

@@ -27,7 +27,7 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
-from nanozoo.models.sampling import sample_next
+from nanozoo.models.sampling import next_tokens
 
 
 @dataclass
@@ -207,16 +207,8 @@ class GPT(nn.Module):
         """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled."""
         if idx.numel() == 0:
             raise ValueError("the prompt is empty: give at least one token")
-        was_training = self.training
-        self.eval()
-        try:
-            for _ in range(max_new_tokens):
-                logits, _ = self(idx[:, -self.config.block_size :])
-                nxt = sample_next(logits[:, -1, :], temperature, top_k, top_p, generator)  # (B,)
-                idx = torch.cat([idx, nxt[:, None]], dim=1)
-                yield nxt
-        finally:
-            self.train(was_training)
+        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+        yield from next_tokens(self, idx, max_new_tokens, **sampling)
 
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, **kw) -> torch.Tensor:

@@ -1,11 +1,16 @@
 """Drawing the next token from a model's logits: temperature, top-k and top-p (nucleus).
 
-Shared by every language model (`GPT.generate`, the makemore ladder, the next-character models).
+Shared by every language model (`GPT.generate`, the makemore ladder, the next-character models), and
+`next_tokens`, the one sampling loop they all run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import torch
+from torch import nn
 
 from nanozoo.core.config import ConfigError
 
@@ -46,4 +51,33 @@ def sample_next(
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
 
 
-__all__ = ["check_sampling", "sample_next"]
+@torch.no_grad()
+def next_tokens(
+    model: nn.Module,
+    ctx: torch.Tensor,
+    max_new: int,
+    stop: int | None = None,
+    **sampling: Any,
+) -> Iterator[torch.Tensor]:
+    """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
+    model needs L >= block_size. With `stop`, ends once every row has produced it.
+    `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    T = model.config.block_size
+    was_training = model.training
+    model.eval()
+    done = torch.zeros(len(ctx), dtype=torch.bool, device=ctx.device)
+    try:
+        for _ in range(max(max_new, 0)):
+            logits = model(ctx[:, -T:])[0]  # (N, V) or (N, L, V)
+            nxt = sample_next(logits if logits.dim() == 2 else logits[:, -1, :], **sampling)  # (N,)
+            yield nxt
+            ctx = torch.cat([ctx, nxt[:, None]], dim=1)
+            if stop is not None:
+                done |= nxt == stop
+                if done.all():
+                    break
+    finally:
+        model.train(was_training)
+
+
+__all__ = ["check_sampling", "next_tokens", "sample_next"]

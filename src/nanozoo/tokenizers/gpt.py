@@ -169,9 +169,9 @@ def cl100k(data_dir=None, download: bool = True) -> RegexTokenizer:
 
 # NOTE: parsing GPT-2's 50k merges and building its vocabulary takes ~0.2 s (cl100k's: 1.5 s), most of a
 # `nanozoo tokenizer encode`; the built state, kept with marshal (the format of Python's own .pyc caches),
-# loads in ~20 ms (benchmarks/RESULTS.md, "CLI start-up"). The key is the source files' path, size and
-# mtime, so an edited file is parsed again; so is an unreadable or corrupt cache; one that cannot be written
-# is skipped.
+# loads in 0.04-0.06 s (benchmarks/RESULTS.md, "CLI start-up, second measurement"). The key is the source
+# files' path, size and mtime, so an edited file is parsed again; so is an unreadable or corrupt cache; one
+# that cannot be written is skipped.
 _CACHE_FORMAT = 1
 
 
