@@ -1,0 +1,1 @@
+"""The recommender: baselines, two-tower retrieval, ranking, offline evaluation, serving."""

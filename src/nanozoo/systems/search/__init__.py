@@ -1,0 +1,1 @@
+"""The search system: BM25, dense and hybrid retrieval, reranking, evaluation, serving."""
