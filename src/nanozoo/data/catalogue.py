@@ -58,6 +58,10 @@ _CHAR_RNN = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tin
 _CNN_SENTENCE = (
     "https://raw.githubusercontent.com/yoonkim/CNN_sentence/23e0e1f7355705bb083043fda05c031b15acb38c/"
 )
+_MOVIELENS = (  # the CSVs byte for byte as in GroupLens' zip (CRLF; SOURCES.md)
+    "https://raw.githubusercontent.com/hasstariq/Collaborative-Filltering-/"
+    "02202ae65f474026d8fedcdd87b4e7c60ef13cc4/ml-latest-small/"
+)
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
 
 CATALOGUE: dict[str, Dataset] = {
@@ -132,6 +136,27 @@ CATALOGUE: dict[str, Dataset] = {
                     1681126,
                     "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
                 ),
+            ),
+        ),
+        Dataset(
+            "movielens",
+            "MovieLens ml-latest-small (GroupLens, 2018): 100,836 ratings 0.5-5 of 9,742 movies by 610 "
+            "users, timestamps, genres (GroupLens: files.grouplens.org/datasets/movielens/)",
+            "research use, no redistribution of modified data (cite Harper & Konstan 2015)",
+            tuple(
+                DataFile(f"ml-latest-small/{name}", sha, size, _MOVIELENS + name)
+                for name, sha, size in [
+                    (
+                        "ratings.csv",
+                        "aa289ca83157595d0df6aea1be6a4ded676ddc4385472e8313a8ed9805352646",
+                        2483723,
+                    ),
+                    (
+                        "movies.csv",
+                        "5a5f32dd9bb3797b8e728a1b98958789d2b13f294a69fdfbc5727f8a9611aa07",
+                        494431,
+                    ),
+                ]
             ),
         ),
     ]
