@@ -77,3 +77,25 @@ def need():
 @pytest.fixture(scope="session")
 def need_data():
     return need_file
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `nanozoo ARGS` in this process, `stdin` as its standard input; returns (exit code, stdout,
+    stderr). main() returns on success."""
+    import io
+
+    from nanozoo.cli import main
+
+    def run(args, stdin=None):
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        try:
+            main(args)
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

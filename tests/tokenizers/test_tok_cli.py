@@ -12,44 +12,36 @@ from nanozoo.cli import main
 from nanozoo.core.errors import UserError
 
 
-def run(args, capsys, stdin=None, monkeypatch=None):
-    if stdin is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    try:
-        main(["tokenizer", *args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def run(cli, args, stdin=None):
+    return cli(["tokenizer", *args], stdin=stdin)
 
 
-def test_train_then_encode_decode(tmp_path, shakespeare, capsys, monkeypatch):
+def test_train_then_encode_decode(tmp_path, shakespeare, cli, monkeypatch):
     src = tmp_path / "text.txt"
     src.write_text(shakespeare[:20_000])
     code, out, _ = run(
-        ["train", str(src), "--vocab-size", "300", "--pattern", "gpt2", "-o", str(tmp_path / "t")], capsys
+        cli, ["train", str(src), "--vocab-size", "300", "--pattern", "gpt2", "-o", str(tmp_path / "t")]
     )
     assert code == 0 and "trained 300 tokens" in out
     assert (tmp_path / "t.model").is_file() and (tmp_path / "t.vocab").is_file()
     model = str(tmp_path / "t.model")
-    code, out, _ = run(["encode", "--name", model], capsys, stdin="First Citizen:\n", monkeypatch=monkeypatch)
+    code, out, _ = run(cli, ["encode", "--name", model], stdin="First Citizen:\n")
     ids = out.split()
     assert code == 0 and 0 < len(ids) < len("First Citizen:\n")
-    code, out, _ = run(["decode", "--name", model, " ".join(ids)], capsys)
+    code, out, _ = run(cli, ["decode", "--name", model, " ".join(ids)])
     assert code == 0 and out == "First Citizen:\n\n"
 
 
-def test_gpt2_encode_stdin_and_show(capsys, monkeypatch):
-    code, out, _ = run(["encode", "--name", "gpt2"], capsys, stdin="Hello world", monkeypatch=monkeypatch)
+def test_gpt2_encode_stdin_and_show(cli, monkeypatch):
+    code, out, _ = run(cli, ["encode", "--name", "gpt2"], stdin="Hello world")
     assert code == 0 and out == "15496 995\n"  # GPT-2's ids for "Hello" and " world"
-    code, out, _ = run(["decode", "--name", "gpt2"], capsys, stdin="15496 995", monkeypatch=monkeypatch)
+    code, out, _ = run(cli, ["decode", "--name", "gpt2"], stdin="15496 995")
     assert out == "Hello world\n"
-    code, out, _ = run(["show", "Hello world 🤗"], capsys)
+    code, out, _ = run(cli, ["show", "Hello world 🤗"])
     assert code == 0 and "Hello world 🤗" in out and "5 tokens" in out  # the emoji's 2 tokens share a colour
-    code, out, _ = run(["encode", "--allow-special", "hi<|endoftext|>"], capsys)
+    code, out, _ = run(cli, ["encode", "--allow-special", "hi<|endoftext|>"])
     assert out == "5303 50256\n"
-    code, out, _ = run(["show", "--name", "minilm", "Unaffable!"], capsys)
+    code, out, _ = run(cli, ["show", "--name", "minilm", "Unaffable!"])
     assert code == 0 and "[CLS] una ##ffa ##ble ! [SEP]" in out and "6 tokens: 101" in out
 
 
@@ -66,8 +58,8 @@ def test_gpt2_encode_stdin_and_show(capsys, monkeypatch):
         (["decode", "--name", "gpt2", "50257"], "token id 50257"),
     ],
 )
-def test_user_errors(args, message, capsys):
-    code, _, err = run(args, capsys)
+def test_user_errors(args, message, cli):
+    code, _, err = run(cli, args)
     assert code == 1 and err.startswith("error: ") and message in err
 
 
@@ -97,11 +89,11 @@ def files(tmp_path):
         (["encode", "--name", "{d}/folder", "hi"], "{d}/folder is a directory"),
     ],
 )
-def test_bad_files_are_one_line_user_errors(args, message, files, capsys, monkeypatch):
+def test_bad_files_are_one_line_user_errors(args, message, files, cli, monkeypatch):
     args = [a.format(d=files) for a in args]
     if args[0] == "train":
         args += ["--vocab-size", "300", "-o", str(files / "out")]
-    code, _, err = run(args, capsys)
+    code, _, err = run(cli, args)
     assert code == 1 and err.startswith(f"error: {message.format(d=files)}") and err.count("\n") == 1
     assert not (files / "out.model").exists()
     monkeypatch.setenv("NANOZOO_DEBUG", "1")  # the CLI re-raises: the error is a UserError, not a bug
@@ -109,29 +101,29 @@ def test_bad_files_are_one_line_user_errors(args, message, files, capsys, monkey
         main(["tokenizer", *args])
 
 
-def test_binary_stdin_is_a_user_error(capsys, monkeypatch):
+def test_binary_stdin_is_a_user_error(cli, monkeypatch):
     stdin = io.TextIOWrapper(io.BytesIO(b"ok \xff\xfe"), encoding="utf-8")
     monkeypatch.setattr("sys.stdin", stdin)
-    code, _, err = run(["encode"], capsys)
+    code, _, err = run(cli, ["encode"])
     assert code == 1 and err == "error: stdin is not UTF-8 text (byte 0xff at offset 3)\n"
 
 
-def test_name_error_lists_what_is_accepted(files, capsys):
-    _, _, err = run(["encode", "--name", str(files / "plain.txt"), "hi"], capsys)
+def test_name_error_lists_what_is_accepted(files, cli):
+    _, _, err = run(cli, ["encode", "--name", str(files / "plain.txt"), "hi"])
     accepted = ["gpt2", "cl100k", "minilm", ".model", "nanozoo tokenizer train", ".tiktoken", "vocab.txt"]
     assert all(a in err for a in accepted), err
     assert "unk_token" not in err
 
 
 @pytest.mark.parametrize("term", ["xterm-256color", "xterm-16color"])
-def test_show_neighbours_differ_after_downgrade(term, capsys, monkeypatch):
+def test_show_neighbours_differ_after_downgrade(term, cli, monkeypatch):
     """On a 256- or 16-colour terminal each token's colour differs from its neighbours'."""
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("TERM", term)
     for var in ("COLORTERM", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
     text = "Hello world, this is a test of the colours"
-    code, out, _ = run(["show", text], capsys)
+    code, out, _ = run(cli, ["show", text])
     first = out.split("\n")[0]
     segments = re.findall(r"\x1b\[([0-9;]+)m([^\x1b]+)\x1b\[0m", first)
     assert code == 0 and "".join(t for _, t in segments) == text
@@ -146,29 +138,29 @@ def test_show_neighbours_differ_after_downgrade(term, capsys, monkeypatch):
         ("{d}/folder", "cannot write {d}/folder.model: Is a directory"),  # PREFIX.model is a folder
     ],
 )
-def test_an_output_that_cannot_be_written_is_one_line_naming_it(out, message, files, capsys):
+def test_an_output_that_cannot_be_written_is_one_line_naming_it(out, message, files, cli):
     (files / "folder.model").mkdir()
     args = ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", out.format(d=files)]
-    code, stdout, err = run(args, capsys)
+    code, stdout, err = run(cli, args)
     assert code == 1 and err.startswith(f"error: {message.format(d=files)}") and err.count("\n") == 1
     assert stdout == ""
 
 
-def test_a_read_only_output_folder_is_refused_before_training(files, capsys, monkeypatch):
+def test_a_read_only_output_folder_is_refused_before_training(files, cli, monkeypatch):
     (files / "ro").mkdir(mode=0o555)
     if os.geteuid() == 0:  # root may write anywhere (CI runs as root): the folder is read-only to os.access
         real = os.access
         monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == files / "ro" else real(p, mode))
     args = ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", str(files / "ro" / "tok")]
-    code, stdout, err = run(args, capsys)
+    code, stdout, err = run(cli, args)
     assert (
         code == 1 and err == f"error: cannot write {files}/ro/tok.model: folder {files}/ro is not writable\n"
     )
     assert stdout == ""  # nothing trained
 
 
-def test_a_missing_output_folder_is_made(files, capsys):
+def test_a_missing_output_folder_is_made(files, cli):
     code, out, _ = run(
-        ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", str(files / "a/b/tok")], capsys
+        cli, ["train", str(files / "plain.txt"), "--vocab-size", "260", "-o", str(files / "a/b/tok")]
     )
     assert code == 0 and (files / "a/b/tok.model").is_file()

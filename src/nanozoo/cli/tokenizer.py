@@ -32,20 +32,29 @@ _COLOURS = ["black on cyan", "black on yellow", "white on blue", "black on green
 def train(
     file: Path = typer.Argument(..., help="training text (UTF-8)"),
     vocab_size: int = typer.Option(..., "--vocab-size", help="256 bytes + the number of merges"),
-    pattern: str = typer.Option("gpt4", "--pattern", help="split pattern: gpt2 | gpt4 | none"),
+    pattern: str = typer.Option(
+        "gpt4", "--pattern", help="split pattern: gpt2 | gpt4 | none, or sentencepiece (Llama's BPE)"
+    ),
     out: Path = typer.Option(..., "-o", "--out", help="output prefix: writes PREFIX.model and PREFIX.vocab"),
 ) -> None:
-    """Train a byte-level BPE tokenizer on FILE."""
+    """Train a byte-level BPE tokenizer on FILE (or, with --pattern sentencepiece, a SentencePiece BPE)."""
     from nanozoo.tokenizers import PATTERNS, RegexTokenizer, TokenizerError, output_prefix, read_text
+    from nanozoo.tokenizers import sentencepiece as sp
 
-    if pattern not in PATTERNS:
-        raise TokenizerError(f"--pattern {pattern!r} is not one of {sorted(PATTERNS)}")
+    if pattern not in (*PATTERNS, "sentencepiece"):
+        raise TokenizerError(f"--pattern {pattern!r} is not one of {[*sorted(PATTERNS), 'sentencepiece']}")
     output_prefix(out)
     text = read_text(file, "training text (UTF-8)")
     if not text:
         raise TokenizerError(f"{file} is empty: there is no text to learn merges from")
-    tok = RegexTokenizer(pattern)
     t0 = time.perf_counter()
+    if pattern == "sentencepiece":  # a .model that the `sentencepiece` library loads too
+        tok = sp.train(text, vocab_size)
+        model = tok.save(out.with_name(out.name + ".model"))
+        elapsed = time.perf_counter() - t0
+        print(f"trained {tok.vocab_size} pieces on {len(text):,} characters in {elapsed:.2f} s -> {model}")
+        return
+    tok = RegexTokenizer(pattern)
     tok.train(text, vocab_size, progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - t0
     model = tok.save(out)

