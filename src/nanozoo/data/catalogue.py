@@ -63,6 +63,7 @@ _MOVIELENS = (  # the CSVs byte for byte as in GroupLens' zip (CRLF; SOURCES.md)
     "02202ae65f474026d8fedcdd87b4e7c60ef13cc4/ml-latest-small/"
 )
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
+_CRANFIELD = "https://raw.githubusercontent.com/stevinjs/CS7IS3-CA1/43ab37069572a9e9719efe79ac8ae4d2c78c4588/resources/"
 _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
 
 CATALOGUE: dict[str, Dataset] = {
@@ -177,6 +178,28 @@ CATALOGUE: dict[str, Dataset] = {
                         "tokenizer.bin",
                         "50a52ef822ee9e83de5ce9d0be0a025a773d019437f58b5ff9dcafb063ece361",
                         433869,
+                    ),
+                ]
+            ),
+        ),
+        Dataset(
+            "cranfield",
+            "Cranfield: 1,400 aeronautics abstracts, 225 queries, graded qrels (the classic IR collection)",
+            "freely distributed for research since the 1960s; no formal licence text",
+            tuple(
+                DataFile(name, sha, size, _CRANFIELD + name)
+                for name, sha, size in [
+                    (
+                        "cran.all.1400",
+                        "b234544b6ceccd131520df4a3cb6d42aee6576eb577933d047e722bbfe7b0b09",
+                        1644706,
+                    ),
+                    ("cran.qry", "dd9b1419f678874daf66d5239ca372193722d74f5ea749f3b0f46a6b37cd9274", 28039),
+                    ("cranqrel", "92e54b58dac0b980152178f350d892fae66c8a239b8a11715b835fb8d2f6bc0e", 19541),
+                    (
+                        "cranqrel.readme",
+                        "8f4cb2e60ab2324bb3ad980bdc8b9cf6a9b98a08d097d90a351485dd6e25433f",
+                        1449,
                     ),
                 ]
             ),
