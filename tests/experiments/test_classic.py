@@ -61,3 +61,10 @@ def test_config_overrides_and_validation():
         apply_overrides(classic.SentimentConfig(), ["data.n_folds=1"])
     with pytest.raises(ConfigError, match="train.norm='l3'"):
         apply_overrides(classic.SentimentConfig(), ["train.norm=l3"])
+
+
+def test_polarity_has_its_10662_snippets(need_data):
+    # byte 0x85 (Latin-1 NEL) inside 21 snippets is no line break: splitlines() would give 10,685
+    need_data("sentiment", "rt-polarity.pos")
+    docs, y = classic.load_polarity(None)
+    assert len(docs) == 10662 and y.sum() == 5331 and all("\n" not in d for d in docs)

@@ -62,6 +62,13 @@ _MOVIELENS = (  # the CSVs byte for byte as in GroupLens' zip (CRLF; SOURCES.md)
     "https://raw.githubusercontent.com/hasstariq/Collaborative-Filltering-/"
     "02202ae65f474026d8fedcdd87b4e7c60ef13cc4/ml-latest-small/"
 )
+_SST2 = (  # GLUE's full SST-2 train file is train_full.tsv there (its train.tsv is a subset)
+    "https://raw.githubusercontent.com/eyalbd2/Reproducing-AutoPrompt/"
+    "6288fb5bec9c572f2492875ae0111df5b6daed11/glue_data/SST-2/"
+)
+_CONLL = (
+    "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/86bb64890317b74517c5ad44b47c66635df327d8/data/"
+)
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
 _CRANFIELD = "https://raw.githubusercontent.com/stevinjs/CS7IS3-CA1/43ab37069572a9e9719efe79ac8ae4d2c78c4588/resources/"
 _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
@@ -105,6 +112,33 @@ CATALOGUE: dict[str, Dataset] = {
                 for k, sha, size in [
                     ("pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", 626139),
                     ("neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", 612256),
+                ]
+            )
+            # SST-2 (GLUE's binary Stanford Sentiment Treebank): `sentence<TAB>label` after a header line
+            + tuple(
+                DataFile(f"SST-2/{k}.tsv", sha, size, _SST2 + f"{src}.tsv")
+                for k, src, sha, size in [
+                    (
+                        "train",
+                        "train_full",
+                        "48eac26399f8456935f81dd9e3a745c1430adb6c62e233ccfe22db4a0d15d1d1",
+                        3806081,
+                    ),
+                    ("dev", "dev", "54a9c12c77e402fc14d6a66a506f24d999f596b0176eb777c972cccc2f9cc4b0", 94931),
+                ]
+            ),
+        ),
+        Dataset(
+            "conll2003",
+            "CoNLL-2003 English NER (Reuters): token POS chunk NER per line, IOB1 tags, -DOCSTART- between "
+            "documents; eng.train 14,041 sentences, eng.testa (validation) 3,250, eng.testb (test) 3,453",
+            "research use (Reuters RCV1 text; annotations public)",
+            tuple(
+                DataFile(f"eng.{k}", sha, size, _CONLL + f"eng.{k}")
+                for k, sha, size in [
+                    ("train", "bed631399cb0e859c4b446438ce57dfe0208792ca6106ef11620877355494c3a", 3281526),
+                    ("testa", "aa83a45b88e4952998156583e2ff5a8be7c1f04fb9efa3a29cd87fac2c883807", 827010),
+                    ("testb", "443914daf51328868558859b28252a28caee2fd02b65e77987977d6489246c5f", 748093),
                 ]
             ),
         ),

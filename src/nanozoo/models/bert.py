@@ -460,4 +460,5 @@ __all__ = [
     "hf_name",
     "mean_pool",
     "pad_batch",
+    "read_hf_config",
 ]

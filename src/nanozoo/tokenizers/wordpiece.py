@@ -21,6 +21,7 @@ from collections import Counter
 from itertools import pairwise
 from pathlib import Path
 
+from nanozoo.core.atomic import atomic_write
 from nanozoo.tokenizers.base import TokenizerError, read_text
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -141,10 +142,10 @@ class WordPieceTokenizer:
         return cls(vocab, **kwargs)
 
     def save(self, path: str | Path) -> Path:
-        """Write `vocab.txt` (ids must be 0..V-1 with no gap, as BERT's format requires)."""
+        """Write `vocab.txt` atomically (ids must be 0..V-1 with no gap, as BERT's format requires)."""
         path = Path(path)
         tokens = [self.inverse[i] for i in range(len(self.inverse))]
-        path.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+        atomic_write(path, ("\n".join(tokens) + "\n").encode("utf-8"))
         return path
 
     @property
