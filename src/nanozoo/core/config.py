@@ -34,7 +34,9 @@ class TrainConfig:
     min_lr: float = 1e-4  # cosine floor
     warmup_iters: int = 100
     lr_decay_iters: int = 0  # 0: decay over max_iters
-    schedule: Literal["cosine", "constant", "linear"] = "cosine"
+    # noam: Vaswani et al. 2017 (5.3), lr * min(s^-0.5, s * warmup^-1.5) * warmup^0.5 at step s: linear up to
+    # lr at warmup_iters, then falling as 1/sqrt(s); lr = d_model^-0.5 * warmup^-0.5 is the paper's curve
+    schedule: Literal["cosine", "constant", "linear", "noam"] = "cosine"
     weight_decay: float = 0.1
     beta1: float = 0.9
     beta2: float = 0.99

@@ -112,7 +112,13 @@ def autocast_dtype(name: str, device: torch.device) -> torch.dtype | None:
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warmup to cfg.lr, then cosine (or linear) decay to cfg.min_lr at lr_decay_iters."""
+    """Linear warmup to cfg.lr, then cosine (or linear) decay to cfg.min_lr at lr_decay_iters; or the
+    transformer's inverse square root ("noam", which ignores min_lr and lr_decay_iters)."""
+    if cfg.schedule == "noam":
+        s, w = step + 1, max(cfg.warmup_iters, 1)
+        ### BEGIN SOLUTION
+        return cfg.lr * math.sqrt(w) * min(s**-0.5, s * w**-1.5)
+        ### END SOLUTION
     if step < cfg.warmup_iters:
         return cfg.lr * (step + 1) / (cfg.warmup_iters + 1)
     if cfg.schedule == "constant":

@@ -72,6 +72,7 @@ _CONLL = (
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
 _CRANFIELD = "https://raw.githubusercontent.com/stevinjs/CS7IS3-CA1/43ab37069572a9e9719efe79ac8ae4d2c78c4588/resources/"
 _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
+_MULTI30K = "https://github.com/multi30k/dataset/raw/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
 
 CATALOGUE: dict[str, Dataset] = {
     d.name: d
@@ -236,6 +237,84 @@ CATALOGUE: dict[str, Dataset] = {
                         1449,
                     ),
                 ]
+            ),
+        ),
+        Dataset(
+            "multi30k",
+            "Multi30k task 1 (Elliott et al. 2016): English-German Flickr30K captions, train 29,000, "
+            "val 1,014, test 2016/2017/2018 and 2017 MSCOCO, one sentence a line, gzip",
+            "research use (Flickr30K terms apply)",
+            tuple(
+                DataFile(name, sha, size, _MULTI30K + name)
+                for name, sha, size in [
+                    (
+                        "test_2016_flickr.de.gz",
+                        "9204244e408ccb38d2a55cfcd344df15005fc42a07a6e55ca6c52b6ababb8cc8",
+                        22890,
+                    ),
+                    (
+                        "test_2016_flickr.en.gz",
+                        "611d361c6334bc7246101d48097c13cf5c4413c5befc793cc629934359d532d9",
+                        21077,
+                    ),
+                    (
+                        "test_2017_flickr.de.gz",
+                        "a2c89666db00c495cd8513b9d708d5a3acc205d7de312ef2bf5fb7ebc1540aee",
+                        21471,
+                    ),
+                    (
+                        "test_2017_flickr.en.gz",
+                        "76a444ee25172e72695cddb13ae4a3bda59430617be88e0bb46b60504f054074",
+                        19138,
+                    ),
+                    (
+                        "test_2017_mscoco.de.gz",
+                        "799e4854c25d601cb6cb6be29eabe5667734c61ace2f495e03e429031a0bc338",
+                        10230,
+                    ),
+                    (
+                        "test_2017_mscoco.en.gz",
+                        "aab300bfb4427697987e02cd0aacd44bfe8aa50456231b6474c08038bbed2b58",
+                        8844,
+                    ),
+                    (
+                        "test_2018_flickr.de.gz",
+                        "ddd0130c7d97482dc5197a02141dae8dd79f20f03586c480d675c09a32daf608",
+                        26461,
+                    ),
+                    (
+                        "test_2018_flickr.en.gz",
+                        "ef4f4844037d4c5dea75c9a8ed5fd78905967a26f67c255e230cc9780032654d",
+                        23514,
+                    ),
+                    (
+                        "train.de.gz",
+                        "726e39b2fa9eb9ffb6dc763fb35a179f80fae06ffc5d28b6ace5faa883de28a6",
+                        637044,
+                    ),
+                    (
+                        "train.en.gz",
+                        "d79cfa999dd4c51d2cb42499b6796d5a882c3a8a961923c25a898c90f8bbd56f",
+                        568929,
+                    ),
+                    ("val.de.gz", "f0cba2f995189cf5770f29a8a9a537a3ad3f51657ad873405082ff6863a5e75a", 24681),
+                    ("val.en.gz", "14f7d25ddd868909a9213e361768460edcacdd6ab9d1e77b92560dc10c10dc28", 21650),
+                ]
+            ),
+        ),
+        Dataset(
+            "tatoeba",
+            "Tatoeba English-French sentence pairs (manythings.org Anki export, 2017-09-29): 142,787 lines "
+            "`English<TAB>French` in fra.txt, zipped",
+            "CC BY 2.0 (manythings.org/anki, tatoeba.org)",
+            (
+                DataFile(
+                    "fra-eng.zip",
+                    "16c4f7d0df9e7c5e6c54cdb0447f3f4a18a55052ff5e2e0b27dd4a06c0e49d04",
+                    2951390,
+                    "https://raw.githubusercontent.com/genimind/seq2seq/"
+                    "4f3f8eb0adde54fcc8b89394336b002e7961244c/fra-eng.zip",
+                ),
             ),
         ),
     ]
