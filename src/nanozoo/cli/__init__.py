@@ -51,7 +51,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from nanozoo.cli import autograd, data, diagnostics, experiments, search, sweep, tokenizer  # noqa: F401  (each adds its commands to app)
+    from nanozoo.cli import autograd, data, diagnostics, experiments, search, sweep, tokenizer, translate  # noqa: F401  (each adds its commands to app)
 
 
 def main(argv: list[str] | None = None) -> None:

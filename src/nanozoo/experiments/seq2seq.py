@@ -9,7 +9,8 @@
   one byte-level BPE (nanozoo.tokenizers, GPT-4 split pattern) trained on both sides of the training pairs,
   so source, target and output share one embedding. `val_bleu` (greedy, the first `data.eval_sentences`
   val pairs) at each evaluation; at the end, beam search on every test split gives `test_bleu` (test2016
-  for Multi30k), `test2017_bleu`, ... in metrics.jsonl and translations in samples.txt. BLEU is sacrebleu's
+  for Multi30k), `test_bleu_2017`, `test_bleu_mscoco2017`, `test_bleu_2018` in metrics.jsonl and
+  translations in samples.txt. BLEU is sacrebleu's
   corpus BLEU (13a tokenization, cased) on the detokenized output, against the one reference.
 - `translate-multi30k-gpu`: the paper's base model (6+6 layers, d_model 512) for a GPU.
 
@@ -33,7 +34,7 @@ from nanozoo.core.errors import UserError
 from nanozoo.core.runlog import MetricsLog, RunError, read_metrics
 from nanozoo.core.task import Task
 from nanozoo.data.pairs import MULTI30K_FILES, multi30k, split_by_source, tatoeba
-from nanozoo.experiments.registry import load_model
+from nanozoo.experiments.registry import load_model, load_run
 from nanozoo.models.seq2seq import BOS, EOS, PAD, Seq2Seq, Seq2SeqConfig, strip
 from nanozoo.tokenizers import RegexTokenizer
 
@@ -167,12 +168,13 @@ def toy_setup(cfg: SyntheticConfig, data_dir: Path | None = None) -> Task:
 
 
 @torch.no_grad()
-def attention_picture(model: Seq2Seq, src: list[int], path: Path, label, title: str) -> list[int]:
-    """Greedy-decode one source and draw the last decoder layer's cross-attention, averaged over heads:
-    a row per output token, a column per source token. `label(id)` names a token. Returns the output."""
+def attention_picture(model: Seq2Seq, src: list[int], path: Path, label, title: str, out=None) -> list[int]:
+    """Draw the last decoder layer's cross-attention, averaged over heads, while the model reads the output
+    `out` (default: its greedy translation of `src`): a row per output token, a column per source token.
+    `label(id)` names a token. Returns the output."""
     device = next(model.parameters()).device
     x = torch.tensor([src], device=device)
-    out = strip(model.greedy(x)[0].tolist())
+    out = strip(model.greedy(x)[0].tolist()) if out is None else out[: model.config.block_size - 1]
     tgt = torch.tensor([[BOS, *out]], device=device)
     model.decode(tgt, model.encode(x), x, keep_weights=True)
     att = model.cross_attention()[-1][0].mean(dim=0).cpu()  # (T, S): row t predicts output token t
@@ -226,6 +228,11 @@ def text_pairs(d: TranslationData, data_dir: Path | None) -> dict[str, list[tupl
 
 def test_splits(d: TranslationData) -> list[str]:
     return [s for s in MULTI30K_FILES if s not in ("train", "val")] if d.dataset == "multi30k" else ["test"]
+
+
+def bleu_metric(split: str) -> str:
+    """The metrics.jsonl name of a test split's BLEU: test_bleu (Multi30k's test2016), test_bleu_2017 ..."""
+    return "test_bleu" if split == "test" else f"test_bleu_{split.removeprefix('test')}"
 
 
 class Codec:
@@ -307,13 +314,14 @@ def translation_setup(cfg: TranslationConfig, data_dir: Path | None) -> Task:
     pairs = text_pairs(d, data_dir)
     codec = train_codec(d, pairs["train"])
     cfg.model.vocab_size = codec.vocab_size
-    encoded = {
-        split: [(codec.encode(s), codec.encode(t)) for s, t in pairs[split]] for split in ("train", "val")
-    }
-    n = len(encoded["train"])
-    encoded["train"] = [(s, t) for s, t in encoded["train"] if len(s) <= T and len(t) < T]
-    if len(encoded["train"]) < n:
-        log.info("dropped %d training pairs longer than block_size=%d", n - len(encoded["train"]), T)
+    encoded = {}
+    for split in ("train", "val"):  # the loss batches: pairs that fit in block_size
+        ids = [(codec.encode(s), codec.encode(t)) for s, t in pairs[split]]
+        encoded[split] = [(s, t) for s, t in ids if len(s) <= T and len(t) < T]
+        if len(encoded[split]) < len(ids):
+            log.info(
+                "%s: %d pairs longer than block_size=%d left out", split, len(ids) - len(encoded[split]), T
+            )
     val = pairs["val"][: d.eval_sentences]
     run: dict[str, Path] = {}
 
@@ -330,8 +338,8 @@ def translation_setup(cfg: TranslationConfig, data_dir: Path | None) -> Task:
         for split in test_splits(d):
             src, ref = zip(*pairs[split], strict=True)
             hyp = translate(model, codec, list(src), d.beam_size, d.alpha)
-            scores[f"{'test' if split == 'test' else split}_bleu"] = bleu(hyp, list(ref))
-            text += [f"== {split}: BLEU {scores[list(scores)[-1]]:.2f} (beam {d.beam_size}, alpha {d.alpha})"]
+            score = scores[bleu_metric(split)] = bleu(hyp, list(ref))
+            text += [f"== {split}: BLEU {score:.2f} (beam {d.beam_size}, alpha {d.alpha})"]
             text += [f"{s}\n  -> {h}\n  ref {r}" for s, h, r in list(zip(src, hyp, ref, strict=True))[:5]]
         if "dir" in run:
             last = read_metrics(run["dir"])[-1]
@@ -356,17 +364,37 @@ def translation_setup(cfg: TranslationConfig, data_dir: Path | None) -> Task:
         sample=final,
         save=save,
         tokens=real_tokens,
+        extra={"codec": codec, "pairs": pairs},
     )
+
+
+def translation_config(run_dir: str | Path) -> TranslationConfig:
+    exp, cfg = load_run(run_dir)
+    if not isinstance(cfg, TranslationConfig):
+        raise RunError(f"{run_dir} is a run of {exp.name}, not of a translate-* experiment")
+    return cfg
 
 
 def translate_run(run_dir: str | Path, sentences: list[str], beam_size: int = 4, alpha: float = 0.6):
     """`nanozoo translate RUN "a sentence"`: the trained model and tokenizer of a run, and translations."""
+    if not sentences or not all(s.strip() for s in sentences):
+        raise UserError("give a non-empty sentence to translate")
+    translation_config(run_dir)
     codec = load_codec(run_dir)
     model, _ = load_model(run_dir)
-    for s in sentences:
-        if not s.strip():
-            raise UserError("the sentence to translate is empty")
     return model, codec, translate(model, codec, sentences, beam_size, alpha)
+
+
+def score_run(run_dir: str | Path, split: str, beam_size: int = 4, alpha: float = 0.6, data_dir=None):
+    """BLEU of a run on one split of its data set (`nanozoo translate RUN --bleu test`), and the output."""
+    cfg = translation_config(run_dir)
+    splits = ["val", *test_splits(cfg.data)]
+    if split not in splits:
+        raise ConfigError(f"--bleu {split}: {cfg.data.dataset} has the splits {', '.join(splits)}")
+    src, ref = zip(*text_pairs(cfg.data, data_dir)[split], strict=True)
+    model, _ = load_model(run_dir)
+    hyp = translate(model, load_codec(run_dir), list(src), beam_size, alpha)
+    return bleu(hyp, list(ref)), hyp
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -478,6 +506,7 @@ __all__ = [
     "exact_match",
     "pad_pairs",
     "reverse",
+    "score_run",
     "setup",
     "sort",
     "toy_pairs",
