@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export NANOZOO_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint clean fashion-mnist
 
 install: $(STAMP)
 
@@ -17,7 +17,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev,kernels,systems]'
 	@if [ -n "$$NANOZOO_DATA" ]; then echo "export NANOZOO_DATA=$$NANOZOO_DATA  # the data mirror (make)" >> $(VENV)/bin/activate; fi
+	@$(MAKE) --no-print-directory fashion-mnist
 	touch $(STAMP)
+
+# Fashion-MNIST as Debian packages it (/usr/share/datasets/fashion-mnist, 30 MB), where apt runs as root;
+# elsewhere a note: the fashion-mnist-* experiments then download it (data/catalogue.py).
+fashion-mnist:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
+	  echo "note: apt-get install dataset-fashion-mnist failed; nanozoo downloads Fashion-MNIST when asked"; \
+	else echo "note: no root apt here for dataset-fashion-mnist; nanozoo downloads Fashion-MNIST when asked"; fi
 
 demo: $(STAMP)
 	$(VENV)/bin/nanozoo train shakespeare-char-cpu

@@ -6,5 +6,14 @@ from nanozoo.classic.logistic import LogisticRegression
 from nanozoo.classic.naive_bayes import MultinomialNB
 from nanozoo.classic.pca import PCA
 from nanozoo.classic.text import TfidfVectorizer
+from nanozoo.classic.tsne import TSNE
 
-__all__ = ["PCA", "KMeans", "LinearRegression", "LogisticRegression", "MultinomialNB", "TfidfVectorizer"]
+__all__ = [
+    "PCA",
+    "TSNE",
+    "KMeans",
+    "LinearRegression",
+    "LogisticRegression",
+    "MultinomialNB",
+    "TfidfVectorizer",
+]

@@ -68,3 +68,52 @@ def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str =
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, out or run_dir / "loss.png")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Classifier pictures (arrays in, a figure out; `save` writes it)
+
+
+def confusion_matrix(cm, classes: list[str], title: str = ""):
+    """The K x K counts (row: the true class, column: the predicted one), each cell written in it."""
+    import numpy as np
+
+    cm = np.asarray(cm)
+    K = len(classes)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * K, 0.8 + 0.5 * K))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(K):
+        for j in range(K):
+            if cm[i, j]:
+                dark = cm[i, j] > cm.max() / 2
+                ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
+                        color="w" if dark else "k")  # fmt: skip
+    ax.set_xticks(range(K), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(K), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+def image_grid(images, titles: list[str], title: str = "", ncols: int = 8, cmap: str = "gray_r"):
+    """Images (N, H, W) grey or (N, 3, H, W) colour, each scaled to its own range, with a title each."""
+    import numpy as np
+
+    images = np.asarray(images, dtype=float)
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k >= n:
+            continue
+        img = images[k]
+        img = (img - img.min()) / (np.ptp(img) or 1.0)
+        if img.ndim == 3:  # (C, H, W) -> (H, W, C)
+            img = img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0]
+        ax.imshow(img, cmap=None if img.ndim == 3 else cmap)
+        ax.set_title(titles[k], fontsize=7)
+    fig.suptitle(title, fontsize=9, y=1.0 + 0.25 / nrows)
+    return fig

@@ -30,6 +30,8 @@ class Task:
     save(run_dir) -> write artefacts the run needs later (a tokenizer, a vocabulary).
     tokens(batch) -> tokens in a batch, for tokens/s (default: numel of the first tensor).
     splits / final_splits: the splits evaluated at every eval / once at the end (e.g. "test").
+    finish(model, run_dir) -> {"test_acc": ...} once at the end of a finished run, on rank 0, the model in
+      eval mode: exact final metrics (logged with the final record) and pictures written into run_dir.
     """
 
     model: nn.Module
@@ -41,4 +43,5 @@ class Task:
     tokens: Callable[[tuple], int] = lambda batch: batch[0].numel()
     splits: tuple[str, ...] = ("train", "val")  # evaluated every eval_interval
     final_splits: tuple[str, ...] = ()  # evaluated once at the end, logged as `{split}_loss` (e.g. test)
+    finish: Callable[[nn.Module, Path], dict[str, float]] | None = None
     extra: dict[str, Any] | None = None

@@ -322,6 +322,13 @@ class Trainer:
             final = self.evaluate(self.task.final_splits, task_metrics=False)
             self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)
             last_eval = {**last_eval, **final}
+        if self.step == cfg.max_iters and self.task.finish is not None and self.env.master:
+            self.raw.eval()
+            with torch.no_grad():
+                final = self.task.finish(self.raw, self.run_dir)
+            self.raw.train()
+            self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)
+            last_eval = {**last_eval, **final}
         if self.stop_signal and self.env.master:
             log.info(
                 "stopped by %s at step %d; checkpoint saved in %s (resume with --resume)",

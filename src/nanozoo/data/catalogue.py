@@ -34,6 +34,9 @@ class DataFile:
     sha256: str
     size: int
     url: str
+    # (size, sha256) of other byte-exact copies of the same content: a distribution's repackaging, such as
+    # Debian's re-gzipped Fashion-MNIST (the gzip header without the stored file name)
+    repacks: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ _CONLL = (
     "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/86bb64890317b74517c5ad44b47c66635df327d8/data/"
 )
 _GPT2 = "https://openaipublic.blob.core.windows.net/gpt-2/encodings/main/"
+_MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"  # LeCun's files (his site is often down)
+_FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _CRANFIELD = "https://raw.githubusercontent.com/stevinjs/CS7IS3-CA1/43ab37069572a9e9719efe79ac8ae4d2c78c4588/resources/"
 _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
 _MULTI30K = "https://github.com/multi30k/dataset/raw/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
@@ -317,6 +322,91 @@ CATALOGUE: dict[str, Dataset] = {
                 ),
             ),
         ),
+        Dataset(
+            "mnist",
+            "MNIST handwritten digits (LeCun, Cortes & Burges): 60,000 training and 10,000 test 28x28 grey "
+            "images, IDX format, gzip",
+            "CC BY-SA 3.0 (as commonly stated)",
+            tuple(
+                DataFile(k, sha, size, _MNIST + k)
+                for k, sha, size in [
+                    (
+                        "train-images-idx3-ubyte.gz",
+                        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                        9912422,
+                    ),
+                    (
+                        "train-labels-idx1-ubyte.gz",
+                        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                        28881,
+                    ),
+                    (
+                        "t10k-images-idx3-ubyte.gz",
+                        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                        1648877,
+                    ),
+                    (
+                        "t10k-labels-idx1-ubyte.gz",
+                        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                        4542,
+                    ),
+                ]
+            ),
+        ),
+        Dataset(
+            "fashion-mnist",
+            "Fashion-MNIST (Xiao, Rasul & Vollgraf 2017): 60,000 training and 10,000 test 28x28 grey images "
+            "of 10 kinds of clothing, IDX format, gzip; Debian: apt-get install dataset-fashion-mnist",
+            "MIT",
+            tuple(
+                DataFile(k, sha, size, _FASHION + k, repacks=((deb_size, deb_sha),))
+                for k, sha, size, deb_sha, deb_size in [
+                    (
+                        "train-images-idx3-ubyte.gz",
+                        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                        26421880,
+                        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+                        26421856,
+                    ),
+                    (
+                        "train-labels-idx1-ubyte.gz",
+                        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                        29515,
+                        "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+                        29491,
+                    ),
+                    (
+                        "t10k-images-idx3-ubyte.gz",
+                        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                        4422102,
+                        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+                        4422079,
+                    ),
+                    (
+                        "t10k-labels-idx1-ubyte.gz",
+                        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                        5148,
+                        "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+                        5125,
+                    ),
+                ]
+            ),
+            system_dirs=("/usr/share/datasets/fashion-mnist",),
+        ),
+        Dataset(
+            "cifar10",
+            "CIFAR-10 (Krizhevsky 2009): 50,000 training and 10,000 test 32x32 colour images of 10 classes, "
+            "the python pickle version (five data batches and a test batch in one tar.gz)",
+            "research use (cite Krizhevsky 2009)",
+            (
+                DataFile(
+                    "cifar-10-python.tar.gz",
+                    "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+                    170498071,
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                ),
+            ),
+        ),
     ]
 }
 
@@ -364,7 +454,8 @@ def verify_file(path: Path, f: DataFile, hint: str = "", sha256: bool = True) ->
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key in _verified:
         return
-    if st.st_size != f.size:
+    copies = ((f.size, f.sha256), *f.repacks)
+    if st.st_size not in {size for size, _ in copies}:
         what = "truncated" if st.st_size < f.size else "too long"
         raise DataError(
             f"{path} is {what}: {st.st_size:,} bytes, expected {f.size:,}. Delete it and run "
@@ -373,7 +464,7 @@ def verify_file(path: Path, f: DataFile, hint: str = "", sha256: bool = True) ->
     if not sha256:
         return
     digest = sha256_of(path)
-    if digest != f.sha256:
+    if digest not in {h for size, h in copies if size == st.st_size}:
         raise DataError(
             f"{path} has sha256 {digest[:16]}..., expected {f.sha256[:16]}... (corrupt or a different "
             f"version). Delete it and run `nanozoo data fetch` again{hint}"
