@@ -191,36 +191,36 @@ def digits_cnn() -> VisionConfig:
     )
 
 
-def mnist_mlp() -> VisionConfig:
+def _mlp(dataset: str) -> VisionConfig:
     return VisionConfig(
         model=CNNConfig(arch="mlp", n_hidden=256, n_layer=2),
         train=_train(max_iters=6000, batch_size=128, eval_interval=1000),
-        data=ImageData(dataset="mnist"),
+        data=ImageData(dataset=dataset),
     )
+
+
+def _lenet(dataset: str) -> VisionConfig:
+    return VisionConfig(
+        model=CNNConfig(arch="lenet", channels=(32, 64), n_hidden=128),
+        train=_train(max_iters=3000, batch_size=64, eval_interval=500),
+        data=ImageData(dataset=dataset),
+    )
+
+
+def mnist_mlp() -> VisionConfig:
+    return _mlp("mnist")
 
 
 def mnist_cnn() -> VisionConfig:
-    return VisionConfig(
-        model=CNNConfig(arch="lenet", channels=(32, 64), n_hidden=128),
-        train=_train(max_iters=3000, batch_size=64, eval_interval=500),
-        data=ImageData(dataset="mnist"),
-    )
+    return _lenet("mnist")
 
 
 def fashion_mnist_mlp() -> VisionConfig:
-    return VisionConfig(
-        model=CNNConfig(arch="mlp", n_hidden=256, n_layer=2),
-        train=_train(max_iters=6000, batch_size=128, eval_interval=1000),
-        data=ImageData(dataset="fashion-mnist"),
-    )
+    return _mlp("fashion-mnist")
 
 
 def fashion_mnist_cnn() -> VisionConfig:
-    return VisionConfig(
-        model=CNNConfig(arch="lenet", channels=(32, 64), n_hidden=128),
-        train=_train(max_iters=3000, batch_size=64, eval_interval=500),
-        data=ImageData(dataset="fashion-mnist"),
-    )
+    return _lenet("fashion-mnist")
 
 
 def cifar10_resnet() -> VisionConfig:

@@ -1,0 +1,73 @@
+"""word2vec in numpy: one update by hand, the pairs it trains on, and similarities next to gensim's."""
+
+import numpy as np
+import pytest
+
+from nanozoo.classic.word2vec import Word2Vec, scatter_add
+
+
+def test_scatter_add_sums_repeated_rows():
+    table = np.zeros((4, 2), np.float32)
+    src = np.array([[1.0, 2.0], [10.0, 20.0]], np.float32)
+    scatter_add(table, np.array([3, 3, 0]), np.array([1.0, 0.5, 2.0], np.float32), src, np.array([0, 1, 1]))
+    np.testing.assert_allclose(table, [[20, 40], [0, 0], [0, 0], [6, 12]])
+
+
+def test_one_skip_gram_step_is_the_negative_sampling_gradient():
+    m = Word2Vec(vector_size=3, negative=2, min_count=1, sample=0).build_vocab([["a", "b", "c", "d"]])
+    rng = np.random.default_rng(0)
+    m.wv = rng.standard_normal((4, 3)).astype(np.float32)
+    m.syn1neg = rng.standard_normal((4, 3)).astype(np.float32)
+    v, u = m.wv.copy(), m.syn1neg.copy()
+    draw = np.random.default_rng(5)
+    out, labels, weight = m._negatives(np.array([2]), np.random.default_rng(5))
+    m._sg_step(np.array([1]), np.array([2]), lr=0.1, rng=draw)
+    # by hand: input word 1, output word 2, noise words out[0, 1:]
+    s = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    g = (labels[0] - s(u[out[0]] @ v[1])) * weight[0] * 0.1
+    want_u = u.copy()
+    for t, gt in zip(out[0], g, strict=True):
+        want_u[t] += gt * v[1]
+    np.testing.assert_allclose(m.syn1neg, want_u, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.wv[1], v[1] + g @ u[out[0]], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.delete(m.wv, 1, 0), np.delete(v, 1, 0))  # no other input moved
+
+
+def test_windows_stay_inside_sentences_and_shrink():
+    m = Word2Vec(window=2, min_count=1, sample=0).build_vocab([["a", "b", "c"], ["d", "e"]])
+    ids, sent = m._encode([["a", "b", "c"], ["d", "e"]])
+    _, centres, contexts, reach = m._windows(ids, sent, np.random.default_rng(0))
+    assert np.all(sent[centres] == sent[contexts]) and np.all(centres != contexts)
+    assert np.all(np.abs(centres - contexts) <= reach[centres])
+    assert {(0, 3), (3, 0), (2, 3)}.isdisjoint(zip(centres.tolist(), contexts.tolist(), strict=True))
+
+
+def test_vocabulary_is_ordered_as_gensims_and_rare_words_dropped():
+    m = Word2Vec(min_count=2).build_vocab([["x", "y", "y", "z", "z", "z", "w"]])
+    assert m.index_to_key == ["z", "y"] and m.keep_prob.shape == (2,)
+    with pytest.raises(KeyError, match="'w' is not in the vocabulary"):
+        m.fit([["x", "y", "y", "z", "z", "z", "w"]]).similarity("w", "z")
+    with pytest.raises(ValueError, match="sg=2"):
+        Word2Vec(sg=2)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
+def test_words_of_shared_contexts_end_up_close(sg):
+    # king and queen share every context, apple and pear share theirs: the two pairs must separate
+    rng = np.random.default_rng(0)
+    royal = ["the {} rules the land", "long live the {} of england", "the {} sits on the throne"]
+    fruit = ["she eats a ripe {}", "a red {} fell from the tree", "he peels the sweet {}"]
+    sentences = [
+        t.format(w).split()
+        for _ in range(150)
+        for t, w in [
+            (rng.choice(royal), rng.choice(["king", "queen"])),
+            (rng.choice(fruit), rng.choice(["apple", "pear"])),
+        ]
+    ]
+    m = Word2Vec(vector_size=16, window=3, min_count=1, sg=sg, sample=0, epochs=10, batch_size=64).fit(
+        sentences
+    )
+    assert m.similarity("king", "queen") > m.similarity("king", "apple") + 0.3
+    assert m.similarity("apple", "pear") > m.similarity("queen", "pear") + 0.3
+    assert m.most_similar("king", 1)[0][0] == "queen"
