@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export NANOZOO_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: install demo test bench lint clean fashion-mnist
+.PHONY: install demo test bench lint clean fashion-mnist browser
 
 install: $(STAMP)
 
@@ -32,6 +32,13 @@ fashion-mnist:
 
 demo: $(STAMP)
 	$(VENV)/bin/nanozoo train shakespeare-char-cpu
+
+# Debian's chromium for the search page's browser test (tests/systems/search/test_serve.py), where apt can
+# install it (root); elsewhere that test skips and says why. Playwright's own browser download cannot work here.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "make browser: chromium not installed (needs root and apt): the browser test will skip"
 
 # One BLAS/OpenMP thread per xdist worker: 2 workers x 2 threads on 2 cores thrash.
 test: $(STAMP)

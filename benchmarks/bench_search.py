@@ -8,8 +8,12 @@ bm25s (method "lucene", numpy backend), and SQLite FTS5's built-in bm25() over t
 spaces (its k1 = 1.2, b = 0.75 are fixed; a query is an OR of its terms). queries/s times retrieval only
 (the terms are computed before the clock starts), best of --repeat rounds; "batch" hands all queries over
 in one call where the system has such a call, "one by one" asks one query at a time as a server would.
+Ours also runs dense (all-MiniLM-L6-v2, FAISS exact inner product; queries/s includes encoding the query),
+hybrid (RRF and weighted fusion of the BM25 and dense top 100) and the LambdaMART reranker over the hybrid
+top 100, scored by 5-fold cross-validation over the queries (no queries/s: each fold trains its model).
+The document embeddings are cached in the index folder (--index-dir), so a second run does not re-embed.
 
-    python benchmarks/bench_search.py [--repeat 3]
+    python benchmarks/bench_search.py [--repeat 3] [--index-dir DIR] [--no-dense]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from nanozoo.systems.search import metrics
 from nanozoo.systems.search.analyze import analyze
 from nanozoo.systems.search.bm25 import BM25, BM25Config
 from nanozoo.systems.search.corpus import read_documents, read_qrels, read_queries
+from nanozoo.systems.search.index import Index, build
 
 K = 1000
 
@@ -46,6 +51,27 @@ def as_run(qids, ids, rows, scores) -> dict[str, dict[str, float]]:
         q: {ids[r]: float(s) for r, s in zip(rows[i], scores[i], strict=True) if s > 0}
         for i, q in enumerate(qids)
     }
+
+
+def dense_systems(ix: Index, queries: dict[str, str]):
+    """Ours over the index folder: dense, hybrid (RRF, weighted)."""
+    out = {}
+    for name, mode, fusion in [
+        ("ours dense MiniLM flat", "dense", "rrf"),
+        ("ours hybrid RRF", "hybrid", "rrf"),
+        ("ours hybrid weighted 0.5", "hybrid", "weighted"),
+    ]:
+
+        def batch(mode=mode, fusion=fusion):
+            ix.fusion = fusion
+            return ix.run(queries, mode, K)
+
+        def single(mode=mode, fusion=fusion):
+            ix.fusion = fusion
+            return {q: ix.run({q: t}, mode, K)[q] for q, t in queries.items()}
+
+        out[name] = (batch, single)
+    return out
 
 
 def systems(doc_terms, ids, qids, q_terms):
@@ -89,7 +115,8 @@ def systems(doc_terms, ids, qids, q_terms):
     db = sqlite3.connect(os.path.join(tempfile.mkdtemp(), "fts.sqlite"))
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='unicode61')")
     db.executemany(
-        "INSERT INTO docs (rowid, body) VALUES (?, ?)", [(n, " ".join(t)) for n, t in enumerate(doc_terms)]
+        "INSERT INTO docs (rowid, body) VALUES (?, ?)",
+        [(n, " ".join(t)) for n, t in enumerate(doc_terms)],
     )
     db.commit()
 
@@ -111,11 +138,19 @@ def systems(doc_terms, ids, qids, q_terms):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--index-dir",
+        default=os.path.join(tempfile.gettempdir(), "nanozoo-bench-search-cranfield"),
+    )
+    ap.add_argument("--no-dense", action="store_true", help="BM25 only (no MiniLM, no reranker)")
     args = ap.parse_args()
     docs, _ = read_documents(data.path("cranfield", "cran.all.1400"))
     queries = read_queries(data.path("cranfield", "cran.qry"))
     qrels = read_qrels(data.path("cranfield", "cranqrel"))
-    ids, doc_terms = [d.id for d in docs], [analyze(f"{d.title} {d.text}") for d in docs]
+    ids, doc_terms = (
+        [d.id for d in docs],
+        [analyze(f"{d.title} {d.text}") for d in docs],
+    )
     qids = [q for q in queries if q in qrels]
     q_terms = [analyze(queries[q]) for q in qids]
     print(
@@ -124,8 +159,15 @@ def main() -> None:
     )
     print("| system | nDCG@10 | MAP | Recall@100 | queries/s batch | queries/s one by one |")
     print("|---|---:|---:|---:|---:|---:|")
-    rates = {}
-    for name, (batch, single) in systems(doc_terms, ids, qids, q_terms).items():
+    rates, table = {}, systems(doc_terms, ids, qids, q_terms)
+    if not args.no_dense:
+        build(data.path("cranfield", "cran.all.1400"), args.index_dir)
+        ix = Index(args.index_dir)
+        t0 = time.perf_counter()
+        _ = ix.dense  # embeds the documents, or reads the cached embeddings
+        print(f"document embeddings ready in {time.perf_counter() - t0:.1f} s ({args.index_dir})")
+        table |= dense_systems(ix, {q: queries[q] for q in qids})
+    for name, (batch, single) in table.items():
         t1, run = best_time(single, args.repeat)
         tb = best_time(batch, args.repeat)[0] if batch else None
         m = metrics.mean(metrics.evaluate(run, qrels))
@@ -134,6 +176,18 @@ def main() -> None:
         print(
             f"| {name} | {m['nDCG@10']:.4f} | {m['MAP']:.4f} | {m['Recall@100']:.4f} | {batch_rate} | "
             f"{len(qids) / t1:,.0f} |"
+        )
+    if not args.no_dense:
+        from nanozoo.systems.search.rerank import cross_validate
+
+        ix.fusion = "rrf"
+        t0 = time.perf_counter()
+        run = cross_validate(ix, {q: queries[q] for q in qids}, qrels, use_dense=True)
+        took = time.perf_counter() - t0
+        m = metrics.mean(metrics.evaluate(run, qrels))
+        print(
+            f"| ours reranked LambdaMART (5-fold CV over queries) | {m['nDCG@10']:.4f} | {m['MAP']:.4f} | "
+            f"{m['Recall@100']:.4f} | - | - ({took:.0f} s for 5 folds) |"
         )
     ours = rates["ours bm25 okapi"]
     print(

@@ -1,4 +1,5 @@
-"""`nanozoo search index CORPUS -o DIR | query DIR "text" | eval DIR --queries Q --qrels R`."""
+"""`nanozoo search index CORPUS -o DIR | query DIR TEXT | eval DIR --queries Q --qrels R`, and
+`nanozoo search serve --index DIR` (the HTTP API and search page)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def index(
     variant: str = typer.Option("okapi", "--variant", help="BM25 term weight: okapi | bm25l | bm25+"),
     k1: float = typer.Option(1.5, "--k1"),
     b: float = typer.Option(0.75, "--b"),
+    dense: bool = typer.Option(
+        False, "--dense", help="also embed the documents now (MiniLM; else on first use)"
+    ),
 ) -> None:
     """Ingest CORPUS into the index folder (idempotent) and build its BM25 index."""
     from nanozoo.systems.search.bm25 import BM25Config
@@ -35,6 +39,10 @@ def index(
     except ValueError as e:
         raise CorpusError(str(e)) from None
     r = build(corpus, out, fmt, on_error, cfg)
+    if dense:
+        from nanozoo.systems.search.index import Index
+
+        _ = Index(out).dense  # embeds the documents into out/dense.safetensors, or finds them there
     print(
         f"{out}: {r.n_docs} documents ({r.ingest.added} added, {r.ingest.updated} updated, "
         f"{r.ingest.unchanged} unchanged), {r.n_terms} terms"
@@ -82,3 +90,20 @@ def eval_(
         for q, m in per.items():
             print(json.dumps({"query": q, **m}))
     print("  ".join(f"{m} {v:.4f}" for m, v in metrics.mean(per).items()) + f"  ({len(per)} queries)")
+
+
+@search_app.command()
+def serve(
+    index_dir: Path = typer.Option(..., "--index", metavar="DIR", help="an index folder"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Serve DIR over HTTP: GET /search?q=&k=&mode=, /doc/{id}, /health; the page at /; OpenAPI at /docs."""
+    import uvicorn
+
+    from nanozoo.systems.search.index import Index
+    from nanozoo.systems.search.serve import create_app
+
+    app = create_app(Index(index_dir))
+    print(f"serving {index_dir} at http://{host}:{port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,30 +1,11 @@
 """Dense retrieval (FAISS flat/IVF/HNSW against exact numpy), the embedding cache, fusion, and MiniLM."""
 
-import hashlib
-
 import numpy as np
 import pytest
 
 from nanozoo.systems.search import fusion
 from nanozoo.systems.search.dense import Dense, DenseError, cached_embeddings
 from nanozoo.systems.search.index import Index, build
-
-
-class HashEncoder:
-    """A stand-in encoder: a bag of hashed words, unit length; counts its calls."""
-
-    name = "hash-64"
-
-    def __init__(self):
-        self.calls = 0
-
-    def encode(self, texts):
-        self.calls += 1
-        out = np.zeros((len(texts), 64), np.float32)
-        for i, t in enumerate(texts):
-            for w in t.lower().split():
-                out[i, int(hashlib.md5(w.strip(".,").encode()).hexdigest(), 16) % 64] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 def unit(rng, n, d=32):
@@ -47,8 +28,8 @@ def test_faiss_indexes_against_exact_inner_product(need, kind, min_recall):
         Dense(emb, "pq")
 
 
-def test_embeddings_are_cached_on_disk_until_the_documents_change(tmp_path):
-    enc = HashEncoder()
+def test_embeddings_are_cached_on_disk_until_the_documents_change(tmp_path, hash_encoder):
+    enc = hash_encoder()
     first = cached_embeddings(enc, ["a b", "c"], "digest-1", tmp_path / "dense.safetensors")
     again = cached_embeddings(enc, ["a b", "c"], "digest-1", tmp_path / "dense.safetensors")
     assert enc.calls == 1 and np.array_equal(first, again)  # read back, not re-embedded
@@ -67,14 +48,14 @@ def test_rrf_and_weighted_fusion_by_hand():
         fusion.fuse(bm25, dense, "max")
 
 
-def test_index_modes_with_a_stand_in_encoder(tmp_path):
+def test_index_modes_with_a_stand_in_encoder(tmp_path, hash_encoder):
     corpus = tmp_path / "c.csv"
     corpus.write_text(
         "id,title,text\n1,Wings,lift of a swept wing\n2,Bodies,drag of a blunt body\n"
         "3,Flow,laminar flow over a wing\n4,Heat,heat transfer in a slab\n"
     )
     build(corpus, tmp_path / "ix")
-    ix = Index(tmp_path / "ix", encoder=HashEncoder())
+    ix = Index(tmp_path / "ix", encoder=hash_encoder())
     for mode in ("bm25", "dense", "hybrid"):
         hits = ix.search("blunt body drag", 2, mode)
         assert hits[0].doc.id == "2" and mode in hits[0].stages, mode

@@ -1,0 +1,147 @@
+"""The HTTP API against a live uvicorn server on 127.0.0.1 (httpx), fuzzed from its own OpenAPI spec
+(schemathesis), and the search page in a real headless browser (Debian's chromium driven by Playwright)."""
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from nanozoo.systems.search.index import Index, build
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, need, hash_encoder):
+    """The app over a small index (a stand-in encoder for dense/hybrid), served by uvicorn in a thread."""
+    uvicorn = need("uvicorn")
+    from nanozoo.systems.search.serve import create_app
+
+    d = tmp_path_factory.mktemp("serve")
+    (d / "c.csv").write_text(
+        "id,title,text\n1,Swept wings,the lift of a swept wing at high speed\n"
+        "2,Blunt bodies,drag of a blunt body <b>in</b> supersonic flow\n"
+        "3,Boundary layers,transition of the laminar boundary layer on a flat plate\n"
+    )
+    build(d / "c.csv", d / "ix")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(Index(d / "ix", encoder=hash_encoder())),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_search_doc_health_and_openapi(server, need):
+    httpx = need("httpx")
+    assert httpx.get(f"{server}/health").json() == {"status": "ok", "documents": 3}
+    body = httpx.get(f"{server}/search", params={"q": "swept wings", "k": 2}).json()
+    top = body["results"][0]
+    assert body["terms"] == ["swept", "wing"] and len(body["results"]) == 1  # only doc 1 holds the terms
+    assert top["id"] == "1" and top["title_html"] == "<mark>Swept</mark> <mark>wings</mark>"
+    assert "bm25" in top["stages"] and top["score"] == top["stages"]["bm25"]
+    hybrid = httpx.get(f"{server}/search", params={"q": "blunt body", "mode": "hybrid"}).json()["results"][0]
+    assert hybrid["id"] == "2" and set(hybrid["stages"]) == {"bm25", "dense", "hybrid"}
+    assert "&lt;b&gt;in&lt;/b&gt;" in hybrid["snippet_html"]  # the document's own markup is escaped
+    assert httpx.get(f"{server}/doc/3").json()["title"] == "Boundary layers"
+    r = httpx.get(f"{server}/doc/nope")
+    assert r.status_code == 404 and "no document with id 'nope'" in r.json()["detail"]
+    spec = httpx.get(f"{server}/openapi.json").json()
+    assert {"/search", "/doc/{doc_id}", "/health"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize(
+    "params, field, message",
+    [
+        ({"q": ""}, "q", "at least 1 character"),
+        ({"q": "   "}, "q", "match pattern"),
+        ({}, "q", "Field required"),
+        ({"q": "wing", "k": 0}, "k", "greater than or equal to 1"),
+        ({"q": "wing", "k": 101}, "k", "less than or equal to 100"),
+        ({"q": "wing", "k": "ten"}, "k", "valid integer"),
+        ({"q": "wing", "mode": "fuzzy"}, "mode", "'bm25', 'dense' or 'hybrid'"),
+    ],
+)
+def test_bad_input_is_a_422_that_says_what_is_wrong(server, need, params, field, message):
+    r = need("httpx").get(f"{server}/search", params=params)
+    assert r.status_code == 422
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["query", field] and message in err["msg"]
+
+
+def test_fuzzed_from_its_own_openapi_spec(server, need):
+    """schemathesis draws requests from the spec (bounded): no 5xx, and every 4xx carries a message."""
+    schemathesis = need("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_url(f"{server}/openapi.json")
+    seen = []
+
+    for op in schema.get_all_operations():
+        operation = op.ok()
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=operation.as_strategy())
+        def check(case):
+            r = case.call()
+            seen.append(r.status_code)
+            assert r.status_code < 500, (case.path, case.query, r.text)
+            if r.status_code >= 400:
+                assert r.json()["detail"], (case.path, case.query)
+
+        check()
+    assert len(seen) >= 25 and all(code < 500 for code in seen)
+
+
+def test_the_page_in_a_real_browser(server, need, tmp_path):
+    if not os.path.exists(CHROMIUM) and shutil.which("chromium") is None:
+        pytest.skip(f"no chromium at {CHROMIUM}: `make browser` installs Debian's (apt-get, as root)")
+    sync_api = need("playwright.sync_api")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM, args=flags)
+        try:
+            page = browser.new_page()
+            page.goto(server + "/")
+            page.fill("#q", "laminar boundary layer")
+            page.click("button[type=submit]")
+            page.wait_for_selector("li.result")
+            results = page.locator("li.result")
+            assert results.count() == 1 and "Boundary layers" in results.first.inner_text()
+            assert page.locator("li.result mark").count() >= 3  # the query's terms, highlighted
+            assert "bm25" in page.locator(".stages").first.inner_text()
+            page.screenshot(path=str(tmp_path / "search-page.png"))
+        finally:
+            browser.close()
+    assert (tmp_path / "search-page.png").stat().st_size > 1000
