@@ -64,12 +64,19 @@ def test_index_modes_with_a_stand_in_encoder(tmp_path, hash_encoder):
     assert (tmp_path / "ix" / "dense.safetensors").is_file()
 
 
-@pytest.mark.slow  # loading sentence-transformers and the weights: seconds
-def test_minilm_ranks_by_meaning(need):
+@pytest.mark.slow  # loading sentence-transformers and the weights twice: seconds
+def test_our_minilm_equals_sentence_transformers_and_ranks_by_meaning(need, cranfield):
     need("sentence_transformers")
-    from nanozoo.systems.search.dense import MiniLM
+    from nanozoo.systems.search.corpus import read_documents
+    from nanozoo.systems.search.dense import MiniLM, STMiniLM
 
-    enc = MiniLM()
+    ours, theirs = MiniLM(batch_size=4), STMiniLM()
+    docs = [d.text for d in read_documents(cranfield["docs"])[0][:8]]
+    long = max(docs, key=len)
+    assert len(ours.tok.encode(long)) > 256  # one document is cut at 256 tokens, by both
+    a, b = ours.encode(docs), theirs.encode(docs)
+    np.testing.assert_allclose(a, b, atol=2e-5)
+    enc = ours
     docs = enc.encode(
         [
             "The aircraft wing produces lift.",

