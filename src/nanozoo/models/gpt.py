@@ -8,8 +8,11 @@ loading an HF checkpoint is a loop; HF stores those projections as `Conv1D` (wei
 `nn.Linear` (weight `(out, in)`) and transpose on the way in and out.
 
 Differences from nanoGPT: the MLP's GELU is GPT-2's tanh approximation by default (`activation="gelu_new"`,
-what HF uses, so logits match to 1e-5; nanoGPT's exact GELU is `activation="gelu"`), and `generate` adds
-top-p and streams tokens.
+what HF uses, so logits match to 1e-5; nanoGPT's exact GELU is `activation="gelu"`); positions are learned
+(GPT-2) or any of `models/positions.py` (`pos_encoding`); attention runs fused (SDPA), step by step
+(`attn_impl="manual"`, the lines a learner writes, tested equal to SDPA) or through our FlashAttention-2;
+a padding mask lets a left-padded batch generate as each row would alone; `generate` streams tokens, adds
+top-p, and keeps a KV cache (each step runs only the new token, tested to give the cache-less tokens).
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
+from nanozoo.models.positions import alibi_bias, alibi_slopes, rope, sinusoidal
 from nanozoo.models.sampling import next_tokens
+
+ATTN_IMPLS = ("sdpa", "manual", "flash_ref", "flash_triton")
+POS_ENCODINGS = ("learned", "sinusoidal", "rope", "alibi", "none")
 
 
 @dataclass
@@ -41,9 +48,13 @@ class GPTConfig:
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
     activation: Literal["gelu_new", "gelu"] = "gelu_new"
     layer_norm_epsilon: float = 1e-5
-    # attention by torch's fused SDPA, or by our FlashAttention-2 (nanozoo.kernels): the tiled PyTorch
-    # reference (slow, for reading and checking) or the Triton kernels (a GPU, or TRITON_INTERPRET=1)
-    attn_impl: Literal["sdpa", "flash_ref", "flash_triton"] = "sdpa"
+    # attention by torch's fused SDPA, step by step (manual_attention), or by our FlashAttention-2
+    # (nanozoo.kernels): the tiled PyTorch reference (slow, for reading and checking) or the Triton
+    # kernels (a GPU, or TRITON_INTERPRET=1); the flash ones train, a cache or a padding mask runs SDPA
+    attn_impl: Literal["sdpa", "manual", "flash_ref", "flash_triton"] = "sdpa"
+    # learned absolute (GPT-2), sinusoidal (added to the input), rope (rotates q and k), alibi (a linear
+    # distance penalty on the scores) or none: models/positions.py
+    pos_encoding: Literal["learned", "sinusoidal", "rope", "alibi", "none"] = "learned"
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -53,11 +64,18 @@ class GPTConfig:
             raise ValueError(f"model.n_embd={self.n_embd} is not divisible by model.n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
-        if self.attn_impl not in ("sdpa", "flash_ref", "flash_triton"):
+        if self.attn_impl not in ATTN_IMPLS:
+            raise ValueError(f"model.attn_impl={self.attn_impl!r}; expected one of {ATTN_IMPLS}")
+        if self.pos_encoding not in POS_ENCODINGS:
+            raise ValueError(f"model.pos_encoding={self.pos_encoding!r}; expected one of {POS_ENCODINGS}")
+        width = {"sinusoidal": self.n_embd, "rope": self.head_dim}.get(self.pos_encoding, 0)
+        if width % 2:
+            raise ValueError(f"model.pos_encoding={self.pos_encoding!r} needs an even width, not {width}")
+        if self.attn_impl.startswith("flash") and self.pos_encoding == "alibi":
             raise ValueError(
-                f"model.attn_impl={self.attn_impl!r}; expected 'sdpa', 'flash_ref' or 'flash_triton'"
+                f"model.attn_impl={self.attn_impl!r} adds no score bias: ALiBi needs 'sdpa' or 'manual'"
             )
-        if self.attn_impl != "sdpa" and self.dropout:
+        if self.attn_impl.startswith("flash") and self.dropout:
             raise ValueError(
                 f"model.attn_impl={self.attn_impl!r} has no attention dropout; set model.dropout=0 "
                 f"(not {self.dropout}) or model.attn_impl='sdpa'"
@@ -69,6 +87,53 @@ class GPTConfig:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Attention, step by step, and the cache of keys and values
+
+
+def manual_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """`softmax(q k^T / sqrt(D) + bias) v` for q (B, H, T, D) against k, v (B, H, L, D): what SDPA fuses.
+    `bias` (..., T, L) is 0 where a query may look, -inf where it may not (plus ALiBi's penalty); None is
+    the plain causal mask (T == L)."""
+    ### BEGIN SOLUTION
+    T, L, D = q.size(-2), k.size(-2), q.size(-1)
+    att = q @ k.transpose(-2, -1) / math.sqrt(D)  # (B, H, T, L)
+    if bias is None:  # query i sees keys 0..i
+        bias = torch.zeros(T, L, device=q.device).masked_fill(causal(T, L, q.device).logical_not(), -math.inf)
+    att = torch.softmax(att + bias, dim=-1)  # each row sums to 1 over the keys it may see
+    att = F.dropout(att, dropout_p) if dropout_p else att
+    y = att @ v  # (B, H, T, D)
+    ### END SOLUTION
+    return y
+
+
+def causal(T: int, L: int, device: torch.device | None = None) -> torch.Tensor:
+    """(T, L) True where the last T of L tokens may attend: query i (at L - T + i) sees keys 0..L - T + i."""
+    i = torch.arange(L - T, L, device=device)[:, None]
+    return torch.arange(L, device=device)[None, :] <= i
+
+
+class KVCache:
+    """Every layer's keys and values for the tokens seen so far, preallocated for `length` tokens, and which
+    of those tokens were padding: each generation step then runs the model on the new token only."""
+
+    def __init__(self, cfg: GPTConfig, B: int, length: int, device=None, dtype=torch.float32):
+        shape = (cfg.n_layer, B, cfg.n_head, length, cfg.head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.mask = torch.ones(B, length, dtype=torch.bool, device=device)  # False: a padding token
+        self.length, self.n = length, 0  # room, and tokens held
+
+    def reset(self) -> None:
+        self.n = 0
+
+
+# ---------------------------------------------------------------------------------------------------
 # Blocks
 
 
@@ -76,6 +141,7 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.n_head, self.dropout, self.attn_impl = cfg.n_head, cfg.dropout, cfg.attn_impl
+        self.rope = cfg.pos_encoding == "rope"
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
@@ -84,18 +150,26 @@ class CausalSelfAttention(nn.Module):
 
             check_triton()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, bias: torch.Tensor | None, kv=None, t0: int = 0):
+        """x (B, T, C) at positions `pos` (T,) or (B, T); `bias` as `manual_attention`'s; `kv`: this layer's
+        cache buffers (k, v), which hold t0 earlier tokens and receive these T."""
         B, T, C = x.shape
         H = self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
         q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
-        # softmax(q k^T / sqrt(D) + causal mask) v, by torch's fused kernel or by ours
-        if self.attn_impl == "sdpa":
-            y = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-            )
+        if self.rope:
+            q, k = rope(q, pos), rope(k, pos)
+        if kv is not None:
+            kv[0][:, :, t0 : t0 + T], kv[1][:, :, t0 : t0 + T] = k, v
+            k, v = kv[0][:, :, : t0 + T], kv[1][:, :, : t0 + T]  # (B, H, L, D): every key so far
+        p = self.dropout if self.training else 0.0
+        if self.attn_impl == "manual":
+            y = manual_attention(q, k, v, bias, p)
+        elif self.attn_impl == "sdpa" or bias is not None or kv is not None:
+            mask = None if bias is None else bias.to(q.dtype)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=bias is None)
         else:
             from nanozoo.kernels.flash_attention import attention
 
@@ -124,8 +198,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, pos, bias, kv=None, t0: int = 0) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), pos, bias, kv, t0)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -140,12 +214,15 @@ class GPT(nn.Module):
         self.transformer = nn.ModuleDict(
             dict(
                 wte=nn.Embedding(cfg.vocab_size, cfg.n_embd),
-                wpe=nn.Embedding(cfg.block_size, cfg.n_embd),
                 drop=nn.Dropout(cfg.dropout),
                 h=nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer)),
                 ln_f=nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon, bias=cfg.bias),
             )
         )
+        if cfg.pos_encoding == "learned":
+            self.transformer.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
+        if cfg.pos_encoding == "alibi":
+            self.register_buffer("alibi_slopes", alibi_slopes(cfg.n_head), persistent=False)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
         self.apply(self._init_weights)
@@ -164,35 +241,83 @@ class GPT(nn.Module):
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameters, counting the tied head once; nanoGPT's convention leaves out position embeddings."""
         n = sum(p.numel() for p in self.parameters())
-        return n - self.transformer.wpe.weight.numel() if non_embedding else n
+        wpe = self.transformer.wpe.weight.numel() if "wpe" in self.transformer else 0
+        return n - wpe if non_embedding else n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, mask=None, cache=None):
         """idx (B, T) token ids -> logits (B, T, V), and the mean cross-entropy when targets are given.
-        Without targets only the last position's logits are computed (B, 1, V): all sampling needs."""
-        B, T = idx.shape
-        if T > self.config.block_size:
-            raise ValueError(f"sequence of length {T} is longer than block_size={self.config.block_size}")
-        pos = torch.arange(T, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
-        for block in self.transformer.h:
-            x = block(x)
-        x = self.transformer.ln_f(x)
+        Without targets only the last position's logits are computed (B, 1, V): all sampling needs.
+        `mask` (B, T) is False at padding tokens (left padding: positions count from each row's first real
+        token); `cache` a KVCache that holds the tokens before these and receives them."""
+        x = self.hidden(idx, mask, cache)
         if targets is None:
             return self.lm_head(x[:, [-1], :]), None  # (B, 1, V)
+        B, T = idx.shape
         logits = self.lm_head(x)  # (B, T, V)
         loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-1)
         return logits, loss
 
-    def logits(self, idx: torch.Tensor) -> torch.Tensor:
+    def logits(self, idx: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """All positions' logits (B, T, V), for parity tests and scoring."""
+        return self.lm_head(self.hidden(idx, mask))
+
+    def hidden(self, idx: torch.Tensor, mask=None, cache: KVCache | None = None) -> torch.Tensor:
+        """The final LayerNorm's output (B, T, C) for idx (B, T), as `forward`."""
         B, T = idx.shape
-        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T, device=idx.device))
-        for block in self.transformer.h:
-            x = block(x)
-        return self.lm_head(self.transformer.ln_f(x))
+        t0 = cache.n if cache is not None else 0
+        if self.config.pos_encoding == "learned" and t0 + T > self.config.block_size:
+            raise ValueError(
+                f"sequence of length {t0 + T} is longer than block_size={self.config.block_size}"
+            )
+        pos, bias = self.attention_inputs(idx, mask, cache)
+        x = self.transformer.wte(idx)  # (B, T, C)
+        if self.config.pos_encoding == "learned":
+            x = x + self.transformer.wpe(pos)
+        elif self.config.pos_encoding == "sinusoidal":
+            x = x + sinusoidal(int(pos.max()) + 1, self.config.n_embd).to(x)[pos]
+        x = self.transformer.drop(x)
+        for i, block in enumerate(self.transformer.h):
+            kv = (cache.k[i], cache.v[i]) if cache is not None else None
+            x = block(x, pos, bias, kv, t0)
+        if cache is not None:
+            cache.n += T
+        return self.transformer.ln_f(x)
+
+    def attention_inputs(self, idx: torch.Tensor, mask=None, cache: KVCache | None = None):
+        """Positions of the new tokens, (T,) or (B, T), and the attention bias over every key so far,
+        (B or 1, H or 1, T, L) with -inf where a query may not look, or None for the plain causal mask."""
+        B, T = idx.shape
+        t0 = cache.n if cache is not None else 0
+        L = t0 + T
+        if cache is not None:  # the cache remembers which of the earlier tokens were padding
+            if t0 + T > cache.length:
+                raise ValueError(f"the KV cache holds {cache.length} tokens; {t0} + {T} do not fit")
+            cache.mask[:, t0:L] = True if mask is None else mask
+            mask = None if cache.mask[:, :L].all() else cache.mask[:, :L]
+        if mask is None:
+            pos_k = torch.arange(L, device=idx.device)  # (L,)
+        else:  # a left-padded row counts positions from its first real token, as if it were alone
+            pos_k = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L)
+        pos = pos_k[..., t0:]  # (T,) or (B, T)
+        alibi = self.config.pos_encoding == "alibi"
+        if mask is None and t0 == 0 and not alibi:
+            return pos, None
+        allowed = causal(T, L, idx.device)  # (T, L)
+        if mask is not None:  # no query looks at padding, but each at least at itself (no empty softmax)
+            itself = torch.arange(L, device=idx.device) == torch.arange(t0, L, device=idx.device)[:, None]
+            allowed = allowed & (mask[:, None, None, :] | itself)  # (B, 1, T, L)
+        bias = torch.zeros(allowed.shape, device=idx.device).masked_fill(~allowed, -math.inf)
+        if alibi:
+            bias = bias + alibi_bias(self.alibi_slopes, pos, pos_k)  # (H, T, L) or (B, H, T, L)
+        return pos, bias
 
     # -----------------------------------------------------------------------------------------------
     # Sampling
+
+    def new_cache(self, B: int, length: int | None = None) -> KVCache:
+        """An empty KV cache for B rows of up to `length` tokens (block_size)."""
+        p = self.transformer.wte.weight
+        return KVCache(self.config, B, length or self.config.block_size, p.device, p.dtype)
 
     @torch.no_grad()
     def stream(
@@ -203,16 +328,21 @@ class GPT(nn.Module):
         top_k: int | None = None,
         top_p: float | None = None,
         generator: torch.Generator | None = None,
+        mask: torch.Tensor | None = None,
+        use_cache: bool = True,
     ) -> Iterator[torch.Tensor]:
-        """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled."""
+        """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled.
+        `mask` (B, T) is False at left padding; `use_cache=False` reruns the whole context every step."""
         if idx.numel() == 0:
             raise ValueError("the prompt is empty: give at least one token")
+        if mask is not None and mask.shape != idx.shape:
+            raise ValueError(f"mask has shape {tuple(mask.shape)}, the prompt {tuple(idx.shape)}")
         sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
-        yield from next_tokens(self, idx, max_new_tokens, **sampling)
+        yield from next_tokens(self, idx, max_new_tokens, mask=mask, use_cache=use_cache, **sampling)
 
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, **kw) -> torch.Tensor:
-        """`idx` (B, T) followed by max_new_tokens sampled tokens: (B, T + max_new_tokens)."""
+        """`idx` (B, T) then max_new_tokens sampled tokens: (B, T + max_new_tokens); `kw` as `stream`."""
         new = list(self.stream(idx, max_new_tokens, **kw))
         return torch.cat([idx, torch.stack(new, dim=1)], dim=1) if new else idx
 
@@ -227,6 +357,10 @@ class GPT(nn.Module):
         if not cfg.bias:
             raise ValueError(
                 "HF GPT-2 has biases everywhere: a model with bias=False cannot be saved in its format"
+            )
+        if cfg.pos_encoding != "learned":
+            raise ValueError(
+                f"HF GPT-2 learns its positions: pos_encoding={cfg.pos_encoding!r} has no place in its format"
             )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)

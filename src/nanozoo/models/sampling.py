@@ -57,21 +57,38 @@ def next_tokens(
     ctx: torch.Tensor,
     max_new: int,
     stop: int | None = None,
+    mask: torch.Tensor | None = None,
+    use_cache: bool = True,
     **sampling: Any,
 ) -> Iterator[torch.Tensor]:
     """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
     model needs L >= block_size. With `stop`, ends once every row has produced it.
+    A model with `new_cache` (GPT) keeps a KV cache, so each step feeds it the new token only, unless
+    `use_cache=False`; `mask` (N, L), False at left padding, goes to such a model.
     `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
     T = model.config.block_size
     was_training = model.training
     model.eval()
+    cache = None
+    if use_cache and hasattr(model, "new_cache"):
+        cache = model.new_cache(len(ctx), min(T, ctx.size(1) + max_new))
     done = torch.zeros(len(ctx), dtype=torch.bool, device=ctx.device)
+    x, m = ctx, mask  # what the model has not seen yet: the whole prompt, then one token per step
     try:
         for _ in range(max(max_new, 0)):
-            logits = model(ctx[:, -T:])[0]  # (N, V) or (N, L, V)
+            if cache is None or cache.n + x.size(1) > cache.length:
+                # no cache, or a full one: the last T tokens again (positions cannot slide under a cache)
+                x, m = ctx[:, -T:], None if mask is None else mask[:, -T:]
+                if cache is not None:
+                    cache.reset()
+            kw = ({} if mask is None else {"mask": m}) | ({} if cache is None else {"cache": cache})
+            logits = model(x, **kw)[0]  # (N, V) or (N, L, V)
             nxt = sample_next(logits if logits.dim() == 2 else logits[:, -1, :], **sampling)  # (N,)
             yield nxt
             ctx = torch.cat([ctx, nxt[:, None]], dim=1)
+            x, m = nxt[:, None], None  # a sampled token is real
+            if mask is not None:
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             if stop is not None:
                 done |= nxt == stop
                 if done.all():

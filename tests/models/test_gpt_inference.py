@@ -1,0 +1,142 @@
+"""The readable attention, the padding mask, the KV cache and batched generation of models/gpt.py."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nanozoo.models.gpt import GPT, POS_ENCODINGS, GPTConfig, manual_attention
+
+
+def tiny(seed=0, **kw):
+    torch.manual_seed(seed)
+    cfg = dict(vocab_size=23, block_size=16, n_layer=2, n_head=2, n_embd=16)
+    model = GPT(GPTConfig(**{**cfg, **kw})).eval()
+    with torch.no_grad():  # random LayerNorms and biases too, so a mistake anywhere shows
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.3)
+    return model
+
+
+def left_pad(rows, pad=0):
+    """(B, T) ids of the rows right-aligned, and the (B, T) mask that is False at the padding."""
+    T = max(len(r) for r in rows)
+    idx = torch.tensor([[pad] * (T - len(r)) + r for r in rows])
+    mask = torch.tensor([[False] * (T - len(r)) + [True] * len(r) for r in rows])
+    return idx, mask
+
+
+def test_manual_attention_equals_sdpa():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 8) for _ in range(3))
+    torch.testing.assert_close(
+        manual_attention(q, k, v),
+        F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        atol=1e-5,
+        rtol=1e-5,
+    )
+    # any additive bias, -inf included: the last 2 queries against 7 keys, one key hidden from row 0
+    bias = torch.randn(2, 1, 2, 7)
+    bias[0, :, :, 3] = float("-inf")
+    q2 = q[:, :, -2:]
+    torch.testing.assert_close(
+        manual_attention(q2, k, v, bias),
+        F.scaled_dot_product_attention(q2, k, v, attn_mask=bias),
+        atol=1e-5,
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
+def test_manual_model_equals_sdpa_model(pos_encoding):
+    # the same weights through both paths: logits and every gradient agree, causal and with a padding mask
+    sdpa = tiny(pos_encoding=pos_encoding)
+    manual = tiny(pos_encoding=pos_encoding, attn_impl="manual")
+    manual.load_state_dict(sdpa.state_dict())
+    idx = torch.randint(0, 23, (3, 16))
+    (la, loss_a), (lb, loss_b) = sdpa(idx, idx), manual(idx, idx)
+    torch.testing.assert_close(lb, la, atol=1e-5, rtol=1e-5)
+    loss_a.backward()
+    loss_b.backward()
+    for (name, a), b in zip(sdpa.named_parameters(), manual.parameters(), strict=True):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+    idx, mask = left_pad([[1, 2, 3, 4, 5, 6], [7, 8, 9], [4]])
+    real = mask[..., None]
+    torch.testing.assert_close(
+        manual.logits(idx, mask) * real, sdpa.logits(idx, mask) * real, atol=1e-5, rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
+def test_a_padded_row_scores_as_it_would_alone(pos_encoding):
+    model = tiny(pos_encoding=pos_encoding)
+    rows = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10], [11]]
+    idx, mask = left_pad(rows)
+    batched = model.logits(idx, mask)
+    for b, row in enumerate(rows):
+        alone = model.logits(torch.tensor([row]))[0]
+        torch.testing.assert_close(batched[b, -len(row) :], alone, atol=1e-5, rtol=1e-5)
+    # without the mask the padding is read as text: the short row changes (the test can fail)
+    assert not torch.allclose(model.logits(idx)[2, -1], batched[2, -1], atol=1e-3)
+
+
+@pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
+def test_the_kv_cache_gives_the_cacheless_tokens(pos_encoding):
+    model = tiny(pos_encoding=pos_encoding)
+    prompt = torch.randint(0, 23, (2, 5))
+    # 30 new tokens: past block_size=16, where the cache starts again on the last 16 tokens
+    cached = model.generate(prompt, 30, temperature=0)
+    plain = model.generate(prompt, 30, temperature=0, use_cache=False)
+    assert torch.equal(cached, plain) and cached.shape == (2, 35)
+    # step by step, the cached logits are the full forward's at each position
+    cache = model.new_cache(2)
+    x = cached[:, :16]
+    steps = [model(x[:, :5], cache=cache)[0]] + [model(x[:, t : t + 1], cache=cache)[0] for t in range(5, 16)]
+    torch.testing.assert_close(torch.cat(steps, 1), model.logits(x)[:, 4:], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="KV cache holds 16 tokens|longer than block_size=16"):
+        model(x[:, :1], cache=cache)
+
+
+@pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
+def test_batched_generation_with_left_padding(pos_encoding):
+    model = tiny(pos_encoding=pos_encoding)
+    rows = [[1, 2, 3, 4, 5, 6], [7, 8], [9, 10, 11, 12]]
+    idx, mask = left_pad(rows)
+    for use_cache in (True, False):
+        out = model.generate(idx, 20, temperature=0, mask=mask, use_cache=use_cache)
+        for b, row in enumerate(rows):
+            alone = model.generate(torch.tensor([row]), 20, temperature=0, use_cache=use_cache)
+            assert out[b, -20:].tolist() == alone[0, -20:].tolist(), (use_cache, b)
+    with pytest.raises(ValueError, match="mask has shape"):
+        model.generate(idx, 2, mask=mask[:, 1:])
+
+
+def test_stream_yields_token_by_token():
+    model = tiny()
+    prompt = torch.tensor([[3, 1, 4]])
+    stream = model.stream(prompt, 6, temperature=0)
+    first = next(stream)  # an iterator: one (B,) token at a time
+    assert first.shape == (1,)
+    rest = list(stream)
+    assert len(rest) == 5
+    assert torch.equal(torch.stack([first, *rest], 1), model.generate(prompt, 6, temperature=0)[:, 3:])
+
+
+def test_positions_beyond_the_training_context():
+    # encodings that are functions of position read longer sequences; learned ones have a table to end
+    idx = torch.randint(0, 23, (1, 40))
+    for pe in ("sinusoidal", "rope", "alibi", "none"):
+        assert tiny(pos_encoding=pe).logits(idx).shape == (1, 40, 23)
+    with pytest.raises(ValueError, match="longer than block_size=16"):
+        tiny().logits(idx)
+
+
+def test_pos_encoding_and_attn_impl_are_checked():
+    with pytest.raises(ValueError, match="pos_encoding='xpos'"):
+        GPTConfig(pos_encoding="xpos")
+    with pytest.raises(ValueError, match="needs an even width, not 3"):
+        GPTConfig(n_embd=6, n_head=2, pos_encoding="rope")
+    with pytest.raises(ValueError, match="ALiBi needs 'sdpa' or 'manual'"):
+        GPTConfig(attn_impl="flash_ref", pos_encoding="alibi")
+    assert "wpe" not in tiny(pos_encoding="rope").transformer  # no learned table when positions are computed
+    with pytest.raises(ValueError, match="has no place in its format"):
+        tiny(pos_encoding="rope").save_pretrained("unused")
