@@ -112,7 +112,7 @@ def test_from_pretrained_refuses_an_untied_head(transformers, tmp_path):
 
 
 def test_from_pretrained_refuses_other_models(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not an HF GPT-2 folder"):
+    with pytest.raises(CheckpointError, match="not an HF GPT-2 folder"):
         GPT.from_pretrained(tmp_path)
     ours = GPT(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=1, n_embd=8))
     ours.save_pretrained(tmp_path)

@@ -108,7 +108,10 @@ def train(
 
 @app.command()
 def sample(
-    run: Path = typer.Argument(..., metavar="RUN_DIR", help="a trained run folder"),
+    run: Path = typer.Argument(None, metavar="[RUN_DIR]", help="a trained run folder (or --hf-dir)"),
+    hf_dir: Path = typer.Option(
+        None, "--hf-dir", help="instead of a run: an HF GPT-2 folder (config.json, model.safetensors)"
+    ),
     prompt: str = typer.Option(
         "", help="text to continue, in the run's vocabulary; names runs: how every name starts"
     ),
@@ -135,9 +138,11 @@ def sample(
         False, "--mark-train", help="names runs: mark the names found in the training set"
     ),
 ) -> None:
-    """Sample from a trained run folder, streaming tokens as they come."""
+    """Sample from a trained run folder, or an HF GPT-2 checkpoint, streaming tokens as they come."""
     from nanozoo.experiments import SampleOptions, runner
 
+    if (run is None) == (hf_dir is None):
+        raise typer.BadParameter("give a RUN_DIR or --hf-dir DIR (one of them)")
     opts = SampleOptions(
         prompt=prompt,
         max_new_tokens=max_new_tokens,
@@ -149,7 +154,13 @@ def sample(
         exclude_train=exclude_train,
         mark_train=mark_train,
     )
-    for chunk in runner.sample(run, opts):
+    if hf_dir is not None:
+        from nanozoo.experiments.lm import sample_pretrained
+
+        chunks = sample_pretrained(hf_dir, opts)
+    else:
+        chunks = runner.sample(run, opts)
+    for chunk in chunks:
         sys.stdout.write(chunk)
         sys.stdout.flush()
     sys.stdout.write("\n")

@@ -8,6 +8,7 @@ Two kinds of model read text differently. A window model (bigram, MLP, WaveNet) 
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,10 +98,13 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
         )
     model, _ = load_model(run_dir)
     tok = load_tokenizer(run_dir)
-    tok.encode(opts.prompt)  # refuse a bad prompt before echoing it
+    ids = tok.encode(opts.prompt)  # refuse a bad prompt before echoing it
     gen = generator(opts.seed)
     for k in range(opts.num):
         yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
+        if hasattr(tok, "decode_bytes"):  # a BPE run
+            yield from sample_bytes(model, tok, ids or tok.encode("\n"), opts, gen)
+            continue
         yield from sample_chars(
             model,
             tok,
@@ -113,6 +117,46 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
         )
 
 
+def sample_bytes(model: GPT, tok: Any, ids: list[int], opts: SampleOptions, gen) -> Iterator[str]:
+    """Text streamed after the prompt `ids` from a model with a byte-level (BPE) tokenizer."""
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+    prompt = torch.tensor([ids], device=next(model.parameters()).device)
+    yield from stream_text(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+
+
+def stream_text(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
+    """Text of (1,) tokens as they come from a byte-level tokenizer: a token may end inside a UTF-8
+    character, so bytes are decoded incrementally (invalid ones become U+FFFD, as `tok.decode` does)."""
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for nxt in tokens:
+        yield utf8.decode(tok.decode_bytes(nxt.tolist()))
+    yield utf8.decode(b"", final=True)
+
+
+def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | None = None) -> Iterator[str]:
+    """`nanozoo sample --hf-dir DIR`: an HF GPT-2 checkpoint with GPT-2's vocabulary: DIR's own
+    vocab.json + merges.txt (what HF ships beside the weights), else the catalogue's `gpt2_bpe` files.
+    An empty prompt starts from <|endoftext|>, as GPT-2 was trained."""
+    from nanozoo.tokenizers.gpt import GPT2_SPECIAL, from_gpt2_files, gpt2
+
+    if opts.exclude_train or opts.mark_train:
+        raise ExperimentError("--exclude-train and --mark-train are for runs on names, not --hf-dir")
+    hf_dir = Path(hf_dir)
+    model = GPT.from_pretrained(hf_dir).eval()
+    files = hf_dir / "vocab.json", hf_dir / "merges.txt"
+    tok = from_gpt2_files(*files) if all(f.is_file() for f in files) else gpt2(data_dir)
+    tok.register_special_tokens(GPT2_SPECIAL)
+    if model.config.vocab_size < tok.vocab_size:
+        raise ExperimentError(
+            f"{hf_dir}: vocab_size={model.config.vocab_size} is smaller than GPT-2's {tok.vocab_size} tokens"
+        )
+    ids = tok.encode(opts.prompt) or [GPT2_SPECIAL["<|endoftext|>"]]
+    gen = generator(opts.seed)
+    for k in range(opts.num):
+        yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
+        yield from sample_bytes(model, tok, ids, opts, gen)
+
+
 # ---------------------------------------------------------------------------------------------------
 # A run's tokenizer
 
@@ -123,9 +167,14 @@ def save_vocab(vocab: CharVocab, run_dir: Path) -> None:
     atomic_write(run_dir / "vocab.json", json.dumps({"itos": vocab.itos}))
 
 
-def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab:
-    """The tokenizer a run saved: tokenizer.json (text tracks) or vocab.json (the makemore names)."""
+def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab | Any:
+    """The tokenizer a run saved: tokenizer.json (character text), tokenizer.model (BPE text) or
+    vocab.json (the makemore names)."""
     run_dir = Path(run_dir)
+    if (run_dir / "tokenizer.model").is_file():
+        from nanozoo.tokenizers.regex import RegexTokenizer
+
+        return RegexTokenizer.load(run_dir / "tokenizer.model")
     if (run_dir / "tokenizer.json").is_file():
         return CharTokenizer.load(run_dir / "tokenizer.json")
     if not (run_dir / "vocab.json").is_file():
@@ -140,7 +189,9 @@ __all__ = [
     "load_tokenizer",
     "reads_window",
     "sample_chars",
+    "sample_pretrained",
     "sample_text",
     "save_vocab",
     "split_loss",
+    "stream_text",
 ]

@@ -1,7 +1,13 @@
-"""Character-level GPT on Tiny Shakespeare: nanoGPT's `shakespeare_char` and a CPU-sized default."""
+"""GPT on Tiny Shakespeare: characters (nanoGPT's `shakespeare_char` and a CPU-sized default), subword
+tokens from our own BPE (`shakespeare-bpe`, trained on the train split and saved with the run), and GPT-2
+small with GPT-2's own tokenizer (`gpt2-124m`, sized for a GPU).
+
+A BPE model's loss is in nats per token; `val_bpc` (bits per character) divides the exact loss over the
+whole validation text by its characters, so it compares with the character model's `val_loss / ln 2`."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,21 +15,32 @@ import torch
 
 from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.task import Task
+from nanozoo.data import read_text
 from nanozoo.data.text import char_corpus, random_windows
-from nanozoo.experiments.lm import build, sample_chars, sample_text
+from nanozoo.experiments.lm import build, sample_chars, sample_text, split_loss, stream_text
 from nanozoo.models.gpt import GPTConfig
 from nanozoo.tokenizers.char import CharTokenizer
+from nanozoo.tokenizers.regex import RegexTokenizer
+
+TOKENIZERS = ("char", "bpe", "gpt2")
 
 
 @dataclass
 class TextData:
     dataset: str = "tinyshakespeare"
     val_fraction: float = 0.1
-    sample_tokens: int = 500  # length of samples.txt
+    sample_tokens: int = 500  # length of samples.txt, in tokens
+    # "char"; "bpe": our byte-level BPE (GPT-4 split) trained on the train split; "gpt2": GPT-2 vocabulary
+    tokenizer: str = "char"
+    vocab_size: int = 1024  # tokenizer="bpe": the 256 bytes and vocab_size - 256 merges
 
     def __post_init__(self):
         if not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"data.val_fraction={self.val_fraction} must be in (0, 1)")
+        if self.tokenizer not in TOKENIZERS:
+            raise ConfigError(f"data.tokenizer={self.tokenizer!r}; expected one of {TOKENIZERS}")
+        if self.vocab_size < 256:
+            raise ConfigError(f"data.vocab_size={self.vocab_size} must be >= 256 (the bytes come first)")
 
 
 @dataclass
@@ -39,7 +56,28 @@ def text_corpus(d: TextData, data_dir: Path | None) -> tuple[CharTokenizer, dict
     return CharTokenizer(chars), splits
 
 
+def bpe_corpus(d: TextData, data_dir: Path | None) -> tuple[RegexTokenizer, dict[str, torch.Tensor], int]:
+    """The data section's text as a BPE tokenizer (ours, trained on the train split, or GPT-2's), its
+    train/val token streams, and the characters of the val text. The text is split by characters first,
+    as for the character model, so both see the same validation text."""
+    from nanozoo.tokenizers.gpt import gpt2
+
+    text = read_text(d.dataset, data_dir=data_dir)
+    n = int(len(text) * (1 - d.val_fraction))
+    if d.tokenizer == "gpt2":
+        tok = gpt2(data_dir)
+    else:
+        tok = RegexTokenizer("gpt4")
+        tok.train(text[:n], d.vocab_size)
+    splits = {
+        k: torch.tensor(tok.encode(t), dtype=torch.long) for k, t in (("train", text[:n]), ("val", text[n:]))
+    }
+    return tok, splits, len(text) - n
+
+
 def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
+    if cfg.data.tokenizer != "char":
+        return setup_bpe(cfg, data_dir)
     tok, splits = text_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = len(tok)
     T = cfg.model.block_size
@@ -53,6 +91,34 @@ def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
         get_batch=lambda split, B, gen: random_windows(splits[split], B, T, gen),
         sample=sample,
         save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
+    )
+
+
+def setup_bpe(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
+    tok, splits, val_chars = bpe_corpus(cfg.data, data_dir)
+    cfg.model.vocab_size = max(cfg.model.vocab_size, tok.vocab_size)  # a larger one: padding (e.g. 50304)
+    T = cfg.model.block_size
+    val = splits["val"][: (len(splits["val"]) - 1) // T * T + 1]  # whole windows: x and y shifted by one
+    X, Y = val[:-1].view(-1, T), val[1:].view(-1, T)
+
+    tokens_per_char = len(splits["val"]) / val_chars
+    chunk = max(1, 2**22 // (T * cfg.model.vocab_size))  # windows per forward: logits of ~16 MB
+
+    def evaluate(m) -> dict[str, float]:
+        # the exact loss over the val text, nats per token -> bits per character: * tokens / chars / ln 2
+        return {"val_bpc": split_loss(m, X, Y, chunk) * tokens_per_char / math.log(2)}
+
+    def sample(m) -> str:
+        g = torch.Generator().manual_seed(cfg.train.seed)
+        tokens = m.stream(torch.tensor([tok.encode("\n")]), cfg.data.sample_tokens, generator=g)
+        return "\n" + "".join(stream_text(tok, tokens))
+
+    return Task(
+        model=build(cfg),
+        get_batch=lambda split, B, gen: random_windows(splits[split], B, T, gen),
+        evaluate=evaluate,
+        sample=sample,
+        save=lambda run_dir: tok.save(run_dir / "tokenizer"),
     )
 
 
@@ -102,4 +168,51 @@ def cpu() -> CharGPTConfig:
     )
 
 
-__all__ = ["CharGPTConfig", "TextData", "build", "cpu", "published", "sample_text", "setup", "text_corpus"]
+def bpe() -> CharGPTConfig:
+    """shakespeare-char-cpu's model and budget on tokens of our BPE (1024): about 3.5 characters each, so
+    the 64-token context reads ~3x more text; the head grows from 65 to 1024 outputs."""
+    cfg = cpu()
+    cfg.data = TextData(tokenizer="bpe", vocab_size=1024)
+    return cfg
+
+
+def bpe_2048() -> CharGPTConfig:
+    cfg = bpe()
+    cfg.data.vocab_size = 2048
+    return cfg
+
+
+def gpt2_124m() -> CharGPTConfig:
+    """GPT-2 small (12 layers, 12 heads, 768 wide, context 1024; 124,439,808 parameters tied) on GPT-2's
+    tokens of Tiny Shakespeare, with nanoGPT's train_gpt2.py optimiser settings: sized for a GPU
+    (`--set model.vocab_size=50304` pads the vocabulary to a multiple of 64)."""
+    return CharGPTConfig(
+        model=GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768, dropout=0.1),
+        train=TrainConfig(
+            max_iters=2000,
+            batch_size=8,
+            lr=6e-4,
+            min_lr=6e-5,
+            warmup_iters=100,
+            beta2=0.95,
+            eval_interval=250,
+            eval_iters=20,
+        ),
+        data=TextData(tokenizer="gpt2"),
+    )
+
+
+__all__ = [
+    "CharGPTConfig",
+    "bpe",
+    "bpe_2048",
+    "bpe_corpus",
+    "gpt2_124m",
+    "TextData",
+    "build",
+    "cpu",
+    "published",
+    "sample_text",
+    "setup",
+    "text_corpus",
+]

@@ -398,7 +398,7 @@ class GPT(nn.Module):
 
         path = Path(path)
         if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-            raise FileNotFoundError(
+            raise CheckpointError(
                 f"{path} is not an HF GPT-2 folder (needs config.json and model.safetensors)"
             )
         hf = json.loads((path / "config.json").read_text())

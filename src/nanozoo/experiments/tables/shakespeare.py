@@ -1,4 +1,4 @@
-"""Character-level GPT on Tiny Shakespeare (code: experiments/shakespeare.py)."""
+"""GPT on Tiny Shakespeare: characters, our BPE, GPT-2 small (code: experiments/shakespeare.py)."""
 
 from functools import partial
 
@@ -20,5 +20,20 @@ EXPERIMENTS = [
         reference=Reference(
             "val_loss", 1.88, "nanoGPT README CPU recipe (4x4x128, ctx 64, batch 12, 2000 iters)"
         ),
+    ),
+    _exp(
+        name="shakespeare-bpe",
+        summary="4-layer GPT on our 1024-token BPE of Tiny Shakespeare (saved with the run)",
+        config="bpe",
+    ),
+    _exp(
+        name="shakespeare-bpe-2048",
+        summary="4-layer GPT on our 2048-token BPE of Tiny Shakespeare (shakespeare-bpe, 2048 tokens)",
+        config="bpe_2048",
+    ),
+    _exp(
+        name="gpt2-124m",
+        summary="GPT-2 small (124M) on Tiny Shakespeare with GPT-2's tokenizer (GPU-sized)",
+        config="gpt2_124m",
     ),
 ]
