@@ -14,38 +14,34 @@ def transformers(need):
     return need("transformers")
 
 
-def randomise(model, seed):
-    """Every parameter random (biases non-zero, LayerNorms not the identity), so that a dropped, swapped or
-    mis-transposed tensor changes the logits; a fresh model would hide them (zero biases, unit gains)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
+@pytest.fixture
+def hf_tiny(transformers, randomise):
+    """A tiny HF GPT-2 with every parameter random."""
 
+    def make(activation="gelu_new", **kw):
+        torch.manual_seed(0)
+        cfg = transformers.GPT2Config(
+            vocab_size=50,
+            n_positions=16,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+            activation_function=activation,
+            bos_token_id=49,
+            eos_token_id=49,
+            **kw,
+        )
+        return randomise(transformers.GPT2LMHeadModel(cfg), seed=0).eval()
 
-def hf_tiny(transformers, activation="gelu_new", **kw):
-    torch.manual_seed(0)
-    cfg = transformers.GPT2Config(
-        vocab_size=50,
-        n_positions=16,
-        n_embd=32,
-        n_layer=2,
-        n_head=4,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        activation_function=activation,
-        bos_token_id=49,
-        eos_token_id=49,
-        **kw,
-    )
-    return randomise(transformers.GPT2LMHeadModel(cfg), seed=0).eval()
+    return make
 
 
 @pytest.mark.parametrize("activation", ["gelu_new", "gelu", "gelu_pytorch_tanh"])
-def test_loads_hf_gpt2_logits_match(transformers, tmp_path, activation):
-    hf = hf_tiny(transformers, activation)
+def test_loads_hf_gpt2_logits_match(hf_tiny, tmp_path, activation):
+    hf = hf_tiny(activation)
     hf.save_pretrained(tmp_path)
     ours = GPT.from_pretrained(tmp_path).eval()
     x = torch.randint(0, 50, (3, 16))
@@ -56,7 +52,7 @@ def test_loads_hf_gpt2_logits_match(transformers, tmp_path, activation):
     torch.testing.assert_close(logits, hf(x[:, :-1]).logits, atol=1e-5, rtol=1e-5)
 
 
-def test_hf_loads_ours_logits_match(transformers, tmp_path):
+def test_hf_loads_ours_logits_match(transformers, randomise, tmp_path):
     torch.manual_seed(1)
     ours = GPT(GPTConfig(vocab_size=40, block_size=12, n_layer=2, n_head=2, n_embd=24))
     ours = randomise(ours, seed=1).eval()
@@ -69,9 +65,9 @@ def test_hf_loads_ours_logits_match(transformers, tmp_path):
     torch.testing.assert_close(hf(x, labels=x).loss, ours_loss, atol=1e-5, rtol=1e-5)
 
 
-def test_parity_sees_every_tensor(transformers, tmp_path):
+def test_parity_sees_every_tensor(hf_tiny, tmp_path):
     # the loaded model holds exactly HF's tensors, each one distinct: nothing left at its initial value
-    hf = hf_tiny(transformers)
+    hf = hf_tiny()
     hf.save_pretrained(tmp_path)
     ours = GPT.from_pretrained(tmp_path)
     theirs = {k: v for k, v in hf.state_dict().items() if k != "lm_head.weight"}
@@ -93,17 +89,17 @@ REFUSED = [
 
 
 @pytest.mark.parametrize("options, message", REFUSED, ids=[next(iter(o)) for o, _ in REFUSED])
-def test_from_pretrained_refuses_what_it_cannot_reproduce(transformers, tmp_path, options, message):
-    hf = hf_tiny(transformers, **options)
+def test_from_pretrained_refuses_what_it_cannot_reproduce(hf_tiny, tmp_path, options, message):
+    hf = hf_tiny(**options)
     hf.save_pretrained(tmp_path)
     with pytest.raises(CheckpointError, match=message) as e:
         GPT.from_pretrained(tmp_path)
     assert isinstance(e.value, UserError)
 
 
-def test_from_pretrained_refuses_an_untied_head(transformers, tmp_path):
+def test_from_pretrained_refuses_an_untied_head(hf_tiny, tmp_path):
     # a config that says "tied" over a file whose lm_head is another tensor
-    hf = hf_tiny(transformers, tie_word_embeddings=False)
+    hf = hf_tiny(tie_word_embeddings=False)
     hf.save_pretrained(tmp_path)
     cfg = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**cfg, "tie_word_embeddings": True}))
@@ -168,17 +164,11 @@ def test_config_validation():
         GPTConfig(attn_impl="flash")
 
 
-def test_flash_attention_reference_gives_the_same_model():
+def test_flash_attention_reference_gives_the_same_model(same_model):
     # the same weights through SDPA and through the tiled FlashAttention-2: logits and gradients agree
     cfg = dict(vocab_size=11, block_size=80, n_layer=2, n_head=2, n_embd=32)
     torch.manual_seed(0)
     sdpa = GPT(GPTConfig(**cfg))
     flash = GPT(GPTConfig(**cfg, attn_impl="flash_ref"))
     flash.load_state_dict(sdpa.state_dict())
-    idx = torch.randint(0, 11, (2, 70))  # 70: a ragged last tile
-    (logits_a, loss_a), (logits_b, loss_b) = sdpa(idx, idx), flash(idx, idx)
-    torch.testing.assert_close(logits_b, logits_a, atol=1e-5, rtol=1e-5)
-    loss_a.backward()
-    loss_b.backward()
-    for (name, a), b in zip(sdpa.named_parameters(), flash.parameters(), strict=True):
-        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+    same_model(sdpa, flash, torch.randint(0, 11, (2, 70)))  # 70: a ragged last tile

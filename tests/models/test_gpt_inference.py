@@ -7,14 +7,11 @@ import torch.nn.functional as F
 from nanozoo.models.gpt import GPT, POS_ENCODINGS, GPTConfig, manual_attention
 
 
-def tiny(seed=0, **kw):
-    torch.manual_seed(seed)
+@pytest.fixture
+def tiny(randomise):
+    """A 2-layer GPT of 23 tokens, context 16, with every parameter random."""
     cfg = dict(vocab_size=23, block_size=16, n_layer=2, n_head=2, n_embd=16)
-    model = GPT(GPTConfig(**{**cfg, **kw})).eval()
-    with torch.no_grad():  # random LayerNorms and biases too, so a mistake anywhere shows
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.3)
-    return model
+    return lambda **kw: randomise(GPT(GPTConfig(**{**cfg, **kw})), scale=0.3).eval()
 
 
 def left_pad(rows, pad=0):
@@ -47,18 +44,12 @@ def test_manual_attention_equals_sdpa():
 
 
 @pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
-def test_manual_model_equals_sdpa_model(pos_encoding):
+def test_manual_model_equals_sdpa_model(tiny, same_model, pos_encoding):
     # the same weights through both paths: logits and every gradient agree, causal and with a padding mask
     sdpa = tiny(pos_encoding=pos_encoding)
     manual = tiny(pos_encoding=pos_encoding, attn_impl="manual")
     manual.load_state_dict(sdpa.state_dict())
-    idx = torch.randint(0, 23, (3, 16))
-    (la, loss_a), (lb, loss_b) = sdpa(idx, idx), manual(idx, idx)
-    torch.testing.assert_close(lb, la, atol=1e-5, rtol=1e-5)
-    loss_a.backward()
-    loss_b.backward()
-    for (name, a), b in zip(sdpa.named_parameters(), manual.parameters(), strict=True):
-        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+    same_model(sdpa, manual, torch.randint(0, 23, (3, 16)))
     idx, mask = left_pad([[1, 2, 3, 4, 5, 6], [7, 8, 9], [4]])
     real = mask[..., None]
     torch.testing.assert_close(
@@ -67,7 +58,7 @@ def test_manual_model_equals_sdpa_model(pos_encoding):
 
 
 @pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
-def test_a_padded_row_scores_as_it_would_alone(pos_encoding):
+def test_a_padded_row_scores_as_it_would_alone(tiny, pos_encoding):
     model = tiny(pos_encoding=pos_encoding)
     rows = [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10], [11]]
     idx, mask = left_pad(rows)
@@ -80,7 +71,7 @@ def test_a_padded_row_scores_as_it_would_alone(pos_encoding):
 
 
 @pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
-def test_the_kv_cache_gives_the_cacheless_tokens(pos_encoding):
+def test_the_kv_cache_gives_the_cacheless_tokens(tiny, pos_encoding):
     model = tiny(pos_encoding=pos_encoding)
     prompt = torch.randint(0, 23, (2, 5))
     # 30 new tokens: past block_size=16, where the cache starts again on the last 16 tokens
@@ -97,7 +88,7 @@ def test_the_kv_cache_gives_the_cacheless_tokens(pos_encoding):
 
 
 @pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)
-def test_batched_generation_with_left_padding(pos_encoding):
+def test_batched_generation_with_left_padding(tiny, pos_encoding):
     model = tiny(pos_encoding=pos_encoding)
     rows = [[1, 2, 3, 4, 5, 6], [7, 8], [9, 10, 11, 12]]
     idx, mask = left_pad(rows)
@@ -110,7 +101,7 @@ def test_batched_generation_with_left_padding(pos_encoding):
         model.generate(idx, 2, mask=mask[:, 1:])
 
 
-def test_stream_yields_token_by_token():
+def test_stream_yields_token_by_token(tiny):
     model = tiny()
     prompt = torch.tensor([[3, 1, 4]])
     stream = model.stream(prompt, 6, temperature=0)
@@ -121,7 +112,7 @@ def test_stream_yields_token_by_token():
     assert torch.equal(torch.stack([first, *rest], 1), model.generate(prompt, 6, temperature=0)[:, 3:])
 
 
-def test_positions_beyond_the_training_context():
+def test_positions_beyond_the_training_context(tiny):
     # encodings that are functions of position read longer sequences; learned ones have a table to end
     idx = torch.randint(0, 23, (1, 40))
     for pe in ("sinusoidal", "rope", "alibi", "none"):
@@ -130,7 +121,7 @@ def test_positions_beyond_the_training_context():
         tiny().logits(idx)
 
 
-def test_pos_encoding_and_attn_impl_are_checked():
+def test_pos_encoding_and_attn_impl_are_checked(tiny):
     with pytest.raises(ValueError, match="pos_encoding='xpos'"):
         GPTConfig(pos_encoding="xpos")
     with pytest.raises(ValueError, match="needs an even width, not 3"):

@@ -25,6 +25,7 @@ def sweep(
     ),
     seed: int = typer.Option(0, help="seed for --random"),
     data_dir: Path = typer.Option(None, help="look for data files here first"),
+    also: list[str] = typer.Option([], "--also", help="another metric of each run to show in the table"),
 ) -> None:
     """Train every combination of the grid; print and write a table sorted by val loss, and a picture."""
     if not grid:
@@ -39,6 +40,7 @@ def sweep(
         seed=seed,
         overrides=set_,
         data_dir=data_dir,
+        columns=also,
     )
     print((out / "results.md").read_text(), end="")
     print(f"{len(rows)} runs; table {out / 'results.md'}, picture {out / sweep_lib.PLOT}")

@@ -33,6 +33,9 @@ class TextData:
     # "char"; "bpe": our byte-level BPE (GPT-4 split) trained on the train split; "gpt2": GPT-2 vocabulary
     tokenizer: str = "char"
     vocab_size: int = 1024  # tokenizer="bpe": the 256 bytes and vocab_size - 256 merges
+    # also the exact val loss over windows of 1x, 2x and 4x block_size (val_loss_1x, _2x, _4x): length
+    # generalisation; learned positions have no table past block_size and log only val_loss_1x
+    long_eval: bool = False
 
     def __post_init__(self):
         if not 0.0 < self.val_fraction < 1.0:
@@ -89,9 +92,28 @@ def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
     return Task(
         model=build(cfg),
         get_batch=lambda split, B, gen: random_windows(splits[split], B, T, gen),
+        evaluate=(lambda m: context_losses(m, splits["val"])) if cfg.data.long_eval else None,
         sample=sample,
         save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
     )
+
+
+def windows(data: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The stream cut into whole windows of L tokens: x (N, L) and y, x shifted by one."""
+    n = (len(data) - 1) // L * L
+    return data[:n].view(-1, L), data[1 : n + 1].view(-1, L)
+
+
+def context_losses(model, val: torch.Tensor, factors=(1, 2, 4)) -> dict[str, float]:
+    """The exact val loss over windows of f x block_size tokens, for each factor f the model can read."""
+    T, V = model.config.block_size, model.config.vocab_size
+    out = {}
+    for f in factors:
+        if f > 1 and model.config.pos_encoding == "learned":
+            continue
+        X, Y = windows(val, f * T)
+        out[f"val_loss_{f}x"] = split_loss(model, X, Y, chunk=max(1, 2**22 // (f * T * V)))
+    return out
 
 
 def setup_bpe(cfg: CharGPTConfig, data_dir: Path | None) -> Task:

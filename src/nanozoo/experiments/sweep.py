@@ -4,7 +4,8 @@
 trains every combination into `out_dir/<combination>/`, then writes `results.md` / `results.json` (sorted by
 val loss) and `sweep.png` (val loss per value of each hyperparameter). A finished combination leaves a
 `result.json`; running the sweep again skips it, and resumes an interrupted one from its checkpoint, so a
-sweep stopped with Ctrl-C continues where it stopped.
+sweep stopped with Ctrl-C continues where it stopped. `columns` adds other metrics of each run to the
+table (the positional-encoding study's `val_loss_2x`, `val_loss_4x`).
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def run_sweep(
     overrides: list[str] = (),
     data_dir: str | Path | None = None,
     metric: str = "val_loss",
+    columns: list[str] = (),
 ) -> list[dict[str, Any]]:
     """Run (or skip, when finished) every combination; returns the rows sorted by `metric`, best first."""
     from nanozoo.experiments import runner
@@ -185,29 +187,33 @@ def run_sweep(
             finally:  # a stop, a failure or Ctrl-C: what has not started never starts
                 for g in futures:
                     g.cancel()
-    rows = collect(out, combos, metric)
-    write_report(out, rows, list(grid), metric)
+    rows = collect(out, combos, metric, columns)
+    write_report(out, rows, list(grid), metric, columns)
     return rows
 
 
-def collect(out: Path, combos: list[dict[str, str]], metric: str) -> list[dict[str, Any]]:
+def collect(
+    out: Path, combos: list[dict[str, str]], metric: str, columns: list[str] = ()
+) -> list[dict[str, Any]]:
     rows = []
     for combo in combos:
         p = out / combo_id(combo) / RESULT
         if p.exists():
             res = json.loads(p.read_text())
-            rows.append({**combo, metric: res.get(metric, math.nan), "run_dir": res["run_dir"]})
+            values = {m: res.get(m, math.nan) for m in (metric, *columns)}  # NaN: the run did not log it
+            rows.append({**combo, **values, "run_dir": res["run_dir"]})
     return sorted(rows, key=lambda r: (math.isnan(r[metric]), r[metric]))
 
 
-def write_report(out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str) -> None:
+def write_report(
+    out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str, columns: list[str] = ()
+) -> None:
     """results.md (a table, best first), results.json, and sweep.png (metric per value of each key)."""
-    head = ["rank", *keys, metric, "run"]
+    head = ["rank", *keys, metric, *columns, "run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(rows, 1):
-        lines.append(
-            "| " + " | ".join([str(i), *(str(r[k]) for k in keys), f"{r[metric]:.4f}", r["run_dir"]]) + " |"
-        )
+        values = [f"{r[m]:.4f}" if math.isfinite(r[m]) else "-" for m in (metric, *columns)]
+        lines.append("| " + " | ".join([str(i), *(str(r[k]) for k in keys), *values, r["run_dir"]]) + " |")
     atomic_write(out / "results.md", "\n".join(lines) + "\n")
     atomic_write(out / "results.json", json.dumps(rows, indent=2))
     if rows and keys:

@@ -18,7 +18,7 @@ def test_gpt2_124m_parameter_count(vocab_size, expected):
     assert model.num_params(non_embedding=False) == expected
 
 
-def test_sample_hf_dir_is_greedy_transformers(need, need_data, tmp_path, capsys):
+def test_sample_hf_dir_is_greedy_transformers(need, need_data, randomise, tmp_path, capsys):
     transformers = need("transformers")
     tiktoken = need("tiktoken")
     from nanozoo.tokenizers.gpt import tiktoken_encoding
@@ -33,11 +33,7 @@ def test_sample_hf_dir_is_greedy_transformers(need, need_data, tmp_path, capsys)
         bos_token_id=50256,
         eos_token_id=50256,
     )
-    hf = transformers.GPT2LMHeadModel(cfg).eval()
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():  # every parameter random: a misplaced tensor changes the tokens
-        for p in hf.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    hf = randomise(transformers.GPT2LMHeadModel(cfg), scale=0.3).eval()
     hf.save_pretrained(tmp_path)  # no vocab files in the folder: the catalogue's GPT-2 files are used
     need_data("gpt2_bpe", "encoder.json")
     enc = tiktoken_encoding("gpt2")  # the reference tokenizer, offline from the same files

@@ -1,0 +1,92 @@
+"""Generation throughput: our GPT with its KV cache, without it, and HF transformers' `generate`.
+
+Shape: the char-level Shakespeare GPT (6 layers, 6 heads, 384 wide, context 256, vocab 65: 10.8M
+parameters). HF's model gets our weights through `save_pretrained`, so all three decode the same greedy
+tokens (checked and printed). Each round generates 200 new tokens after a 16-token prompt, at batch 1 and
+batch 8; the three alternate within a round so that load from other processes falls on all alike, and the
+median round is reported. HF's attention implementation is pinned (`--hf-attn`) and printed.
+
+    python benchmarks/bench_generate.py [--rounds 3] [--new 200] [--threads 0] [--hf-attn sdpa]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+import torch
+import transformers
+
+from nanozoo.models.gpt import GPT, GPTConfig
+
+
+def make_models(cfg: GPTConfig, hf_attn: str):
+    torch.manual_seed(0)
+    ours = GPT(cfg).eval()
+    with tempfile.TemporaryDirectory() as d:
+        ours.save_pretrained(d)
+        theirs = transformers.GPT2LMHeadModel.from_pretrained(d, attn_implementation=hf_attn).eval()
+    if theirs.config._attn_implementation != hf_attn:
+        raise RuntimeError(f"HF chose attention {theirs.config._attn_implementation!r}, asked {hf_attn!r}")
+    return ours, theirs
+
+
+def generators(ours: GPT, theirs, new: int):
+    def hf(x):
+        out = theirs.generate(
+            x, max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=0, eos_token_id=None
+        )
+        return out[:, x.size(1) :]
+
+    return {
+        "nanozoo, KV cache": lambda x: ours.generate(x, new, temperature=0)[:, x.size(1) :],
+        "nanozoo, no cache": lambda x: ours.generate(x, new, temperature=0, use_cache=False)[:, x.size(1) :],
+        "HF generate": hf,
+    }
+
+
+@torch.no_grad()
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--new", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--hf-attn", choices=["sdpa", "eager"], default="sdpa")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = GPTConfig(vocab_size=65, block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.0)
+    ours, theirs = make_models(cfg, args.hf_attn)
+    gens = generators(ours, theirs, args.new)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cfg.n_layer}x{cfg.n_embd} context "
+        f"{cfg.block_size} ({ours.num_params(non_embedding=False) / 1e6:.1f}M), {args.new} new tokens, "
+        f"median of {args.rounds} rounds; HF transformers {transformers.__version__}, "
+        f"attn_implementation={theirs.config._attn_implementation!r}"
+    )
+    print(f"{'batch':>5}  {'generate':<20}{'tokens/s':>10}{'s/round':>9}  same tokens")
+    for B in (1, 8):
+        x = torch.randint(0, cfg.vocab_size, (B, 16), generator=torch.Generator().manual_seed(B))
+        for gen in generators(ours, theirs, 5).values():  # warm up (allocator, kernels) on 5 tokens
+            gen(x)
+        times: dict[str, list[float]] = {k: [] for k in gens}
+        outputs: dict[str, torch.Tensor] = {}
+        for _ in range(args.rounds):
+            for name, gen in gens.items():
+                t0 = time.perf_counter()
+                outputs[name] = gen(x)
+                times[name].append(time.perf_counter() - t0)
+        tps = {k: B * args.new / statistics.median(v) for k, v in times.items()}
+        for k, v in tps.items():
+            same = torch.equal(outputs[k], outputs["HF generate"])
+            print(f"{B:>5}  {k:<20}{v:>10,.0f}{B * args.new / v:>9.2f}  {same}")
+        print(
+            f"{B:>5}  ratio cached / HF: {tps['nanozoo, KV cache'] / tps['HF generate']:.2f}x, "
+            f"cached / no cache: {tps['nanozoo, KV cache'] / tps['nanozoo, no cache']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
