@@ -51,7 +51,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from nanozoo.cli import autograd, data, diagnostics, experiments, search, sweep, tokenizer, translate  # noqa: F401  (each adds its commands to app)
+    # each module adds its commands to app
+    from nanozoo.cli import autograd, data, diagnostics, experiments, recsys  # noqa: F401, I001
+    from nanozoo.cli import search, sweep, tokenizer, translate  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:

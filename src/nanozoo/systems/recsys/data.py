@@ -241,23 +241,34 @@ def read_otto(path: str | Path, type_weight: dict[str, float] | None = None):
 
 
 def temporal_split(inter: Interactions, test_fraction: float = 0.2) -> tuple[Interactions, Interactions]:
-    """Each user's last `test_fraction` of interactions (in time order; ties by item index) is the test
-    set, at least one of them, while at least one stays in training; a user with one interaction only
-    trains. Train on each user's past, evaluate their future (see the module's NOTE on a global cut)."""
+    """(train, test): each user's last `test_fraction` of interactions (in time order; ties by item index)
+    is the test set, at least one of them, while at least one stays in training; a user with one
+    interaction only trains. Train on each user's past, evaluate their future (the module's NOTE)."""
+    test = temporal_mask(inter, test_fraction)
+    return inter.subset(~test), inter.subset(test)
+
+
+def temporal_mask(inter: Interactions, test_fraction: float) -> np.ndarray:
+    """(E,) bool: the test entries of `temporal_split`."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction} must be in (0, 1)")
     starts = np.searchsorted(inter.user, np.arange(inter.n_users + 1))
     n = np.diff(starts)  # (U,) interactions per user
     n_test = np.where(n >= 2, np.clip(np.ceil(test_fraction * n), 1, n - 1), 0).astype(np.int64)
     rank = np.arange(len(inter)) - starts[inter.user]  # position in the user's own timeline
-    test = rank >= (n - n_test)[inter.user]
-    return inter.subset(~test), inter.subset(test)
+    return rank >= (n - n_test)[inter.user]
 
 
 def leave_one_out(inter: Interactions) -> tuple[Interactions, Interactions]:
-    """Each user's last interaction (in time order; ties by item index) is the test set; a user with
-    one interaction only trains (the protocol of NCF, He et al. 2017, without its sampled negatives)."""
+    """(train, test): each user's last interaction (in time order; ties by item index) is the test set; a
+    user with one interaction only trains (the protocol of NCF, He et al. 2017, without its sampled
+    negatives)."""
+    test = leave_one_out_mask(inter)
+    return inter.subset(~test), inter.subset(test)
+
+
+def leave_one_out_mask(inter: Interactions) -> np.ndarray:
+    """(E,) bool: the test entries of `leave_one_out`."""
     last = np.r_[inter.user[1:] != inter.user[:-1], True]  # the last entry of each user's run
     first = np.r_[True, inter.user[1:] != inter.user[:-1]]
-    test = last & ~first
-    return inter.subset(~test), inter.subset(test)
+    return last & ~first

@@ -1,0 +1,74 @@
+"""movielens-two-tower: the split, a learning test, the report of every stage, and `nanozoo recsys`."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+
+from nanozoo.cli import main
+from nanozoo.core.config import ConfigError, apply_overrides
+from nanozoo.core.runlog import read_metrics
+from nanozoo.experiments import recsys, runner
+from nanozoo.systems.recsys import baselines as B
+from nanozoo.systems.recsys import metrics as M
+
+TINY = ["train.max_iters=200", "train.eval_interval=200", "train.progress=false"]
+
+
+def test_the_validation_window_is_later_than_the_retrievers_training(need_data):
+    need_data("movielens", "ml-latest-small/ratings.csv")
+    s = recsys.movielens_split(recsys.MovieLensData(), None)
+    tr, val = s.retriever_train, s.val
+    last = np.full(tr.n_users, -1)
+    np.maximum.at(last, tr.user, tr.time)
+    assert len(val) and (val.time >= last[val.user]).all()  # each user's window comes after their training
+    pairs = set(zip(tr.user.tolist(), tr.item.tolist(), strict=True))
+    assert not pairs & set(zip(val.user.tolist(), val.item.tolist(), strict=True))  # no label trained on
+    with pytest.raises(ConfigError, match="data.split='random'"):
+        apply_overrides(recsys.two_tower(), ["data.split=random"])
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return runner.train("movielens-two-tower", TINY, runs_root=root)
+
+
+@pytest.mark.slow
+def test_two_tower_learns_more_than_popularity(need_data, tiny_run):
+    need_data("movielens", "ml-latest-small/ratings.csv")
+    run_dir, metrics = tiny_run
+    s = recsys.movielens_split(recsys.MovieLensData(), None)
+    users, truth = recsys.truth_of(s.val)
+    pop = B.recommend(B.Popularity().fit(s.retriever_train), s.retriever_train, users, 100)
+    pop_recall = M.recall_at_k(pop, truth, 100)
+    # 200 steps of batch 512 (20-40 s on a loaded CPU)
+    assert metrics["val_recall@100"] > pop_recall + 0.02
+    first = read_metrics(run_dir)[0]
+    assert first["val_recall@100"] < pop_recall  # the untrained towers are worse than popularity
+
+
+@pytest.mark.slow
+def test_report_tables_every_stage(need_data, tiny_run, monkeypatch):
+    need_data("movielens", "ml-latest-small/ratings.csv")
+    run_dir, _ = tiny_run
+    # our ALS and BPR take a minute on a loaded CPU: popularity and item-kNN stand for the baselines, and
+    # the ranker's ALS feature runs 2 sweeps
+    fast = {k: v for k, v in recsys.baselines().items() if k in ("popularity", "item-kNN")}
+    monkeypatch.setattr(recsys, "baselines", lambda seed=0: fast)
+    monkeypatch.setattr(B, "ALS", partial(B.ALS, factors=16, iterations=2))
+    table = recsys.report(run_dir, k=300, n_candidates=50)
+    rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines() if line.startswith("| ")]
+    expected = ["popularity", "item-kNN", "implicit ALS", "implicit BPR", "two-tower (FAISS exact)"]
+    assert rows[1:] == [*expected, "two-tower + LambdaMART (top 50)"]
+    assert (run_dir / "report.md").read_text() == table and (run_dir / "recall_at_k.png").is_file()
+    last = read_metrics(run_dir)[-1]
+    assert 0 < last["test_ndcg@10"] < 1 and last["test_recall@100"] <= last["test_recall@500"]
+
+
+def test_cli_report_refuses_another_experiments_run(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"format": 1, "experiment": "names-mlp", "config": {}}')
+    with pytest.raises(SystemExit) as e:
+        main(["recsys", "report", str(tmp_path)])
+    assert e.value.code == 1
+    assert "is a run of 'names-mlp', not 'movielens-two-tower'" in capsys.readouterr().err
