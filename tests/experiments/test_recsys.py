@@ -52,15 +52,16 @@ def test_two_tower_learns_more_than_popularity(need_data, tiny_run):
 def test_report_tables_every_stage(need_data, tiny_run, monkeypatch):
     need_data("movielens", "ml-latest-small/ratings.csv")
     run_dir, _ = tiny_run
-    # our ALS and BPR take a minute on a loaded CPU: popularity and item-kNN stand for the baselines, and
-    # the ranker's ALS feature runs 2 sweeps
+    # ALS and BPR take minutes on a loaded CPU: popularity and item-kNN stand for our baselines, and
+    # implicit's and the ranker's ALS and BPR run 2 sweeps
     fast = {k: v for k, v in recsys.baselines().items() if k in ("popularity", "item-kNN")}
     monkeypatch.setattr(recsys, "baselines", lambda seed=0: fast)
-    monkeypatch.setattr(B, "ALS", partial(B.ALS, factors=16, iterations=2))
+    monkeypatch.setattr(B, "ALS", partial(B.ALS, factors=16, iterations=2))  # implicit's ALS takes these
+    monkeypatch.setattr(B, "BPR", partial(B.BPR, factors=16, epochs=2))
     table = recsys.report(run_dir, k=300, n_candidates=50)
     rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines() if line.startswith("| ")]
     expected = ["popularity", "item-kNN", "implicit ALS", "implicit BPR", "two-tower (FAISS exact)"]
-    assert rows[1:] == [*expected, "two-tower + LambdaMART (top 50)"]
+    assert rows[1:] == [*expected, "two-tower + item-kNN candidates, LambdaMART (top 50)"]
     assert (run_dir / "report.md").read_text() == table and (run_dir / "recall_at_k.png").is_file()
     last = read_metrics(run_dir)[-1]
     assert 0 < last["test_ndcg@10"] < 1 and last["test_recall@100"] <= last["test_recall@500"]

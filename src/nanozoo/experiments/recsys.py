@@ -196,8 +196,9 @@ def report(run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, n_c
 
     1. Each baseline (and `implicit`'s ALS and BPR) is fitted on everything before the test split.
     2. The run's two-tower retrieves k candidates from an exact FAISS index.
-    3. LambdaMART learns to re-order the two-tower's first `n_candidates` on the validation window (the
-       retriever's later window) and re-orders the test candidates; the rest keep the retriever's order."""
+    3. LambdaMART learns to re-order `n_candidates` (the two-tower's and item-kNN's merged, ranker.py) on
+       the validation window (the retriever's later window) and re-orders the test candidates; below
+       them come the two-tower's other candidates in its order."""
     from threadpoolctl import threadpool_limits
 
     from nanozoo.experiments.registry import load_model
@@ -234,15 +235,20 @@ def report(run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, n_c
         t0 = time.perf_counter()
         val_users, _ = truth_of(s.val)  # the ranker's window: labels later than the retriever's training
         past = s.retriever_train
-        cands = retrieve(model, past, val_users, n_candidates)
-        X = R.features(model, past, s.items, val_users, cands, *R.side_models(past, cfg.train.seed))
+        knn, als = R.side_models(past, cfg.train.seed)
+        cands = R.candidates(model, past, val_users, n_candidates, knn)
+        X = R.features(model, past, s.items, val_users, cands, knn, als)
         lambdamart = R.LambdaMART(seed=cfg.train.seed).fit(X, R.labels_of(cands, val_users, s.val))
         knn = models["item-kNN"] if "item-kNN" in models else B.ItemKNN().fit(s.train)
         als = models["ALS"] if "ALS" in models else B.ALS(seed=cfg.train.seed).fit(s.train)
-        cands = retrieved[:, :n_candidates]
-        X = R.features(model, s.train, s.items, users, cands, knn, als)
-        ranked = np.concatenate([lambdamart.rerank(cands, X), retrieved[:, n_candidates:]], 1)
-        record(f"two-tower + LambdaMART (top {n_candidates})", ranked, t0)
+        cands = R.candidates(model, s.train, users, n_candidates, knn)
+        ranked = lambdamart.rerank(cands, R.features(model, s.train, s.items, users, cands, knn, als))
+        rest = [row[~np.isin(row, c)][: k - n_candidates] for row, c in zip(retrieved, cands, strict=True)]
+        record(
+            f"two-tower + item-kNN candidates, LambdaMART (top {n_candidates})",
+            np.concatenate([ranked, rest], 1),
+            t0,
+        )
     table = _table(rows, cfg, len(users), len(s.test))
     atomic_write(run_dir / "report.md", table)
     final = {f"test_{m}": v for m, v in rows[next(reversed(rows))].items() if m != "s"}

@@ -31,3 +31,10 @@ def test_lambdamart_learns_the_telling_feature(need):
     after = M.ndcg_at_k(ranked[keep[100:]], test, 10)
     assert after > before + 0.3  # random order: about 0.1 for one positive in ten
     assert sorted(ranked[0].tolist()) == list(range(K))  # a permutation of the candidates
+
+
+def test_candidates_interleave_the_two_sources(monkeypatch):
+    monkeypatch.setattr(R, "retrieve", lambda *args: np.array([[5, 1, 2, 7]]))
+    monkeypatch.setattr(R.B, "recommend", lambda *args: np.array([[1, 3, 5, 9]]))
+    # 5 (two-tower), 1 (kNN), 1 again, 3, 2, 5 again: cut at 4
+    assert R.candidates(None, None, np.array([0]), 4, None).tolist() == [[5, 1, 3, 2]]
