@@ -24,7 +24,17 @@ from nanozoo.core.errors import UserError
 from nanozoo.core.runlog import RunError, best_metric, read_config
 
 # The tracks, in the order `nanozoo list` shows them: nanozoo.experiments.tables.TRACK holds each table.
-TRACKS = ["shakespeare", "makemore", "next_char", "micrograd", "classic", "seq2seq", "vision", "nlp", "recsys"]
+TRACKS = [  # one per line: each new track is a one-line change
+    "shakespeare",
+    "makemore",
+    "next_char",
+    "micrograd",
+    "classic",
+    "seq2seq",
+    "vision",
+    "nlp",
+    "recsys",
+]
 
 
 class ExperimentError(UserError, KeyError):
