@@ -122,8 +122,10 @@ class KVCache:
     """Every layer's keys and values for the tokens seen so far, preallocated for `length` tokens, and which
     of those tokens were padding: each generation step then runs the model on the new token only."""
 
-    def __init__(self, cfg: GPTConfig, B: int, length: int, device=None, dtype=torch.float32):
-        shape = (cfg.n_layer, B, cfg.n_head, length, cfg.head_dim)
+    def __init__(
+        self, n_layer: int, B: int, n_head: int, length: int, head_dim: int, device=None, dtype=None
+    ):
+        shape = (n_layer, B, n_head, length, head_dim)  # n_head: the key/value heads (fewer under GQA)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.mask = torch.ones(B, length, dtype=torch.bool, device=device)  # False: a padding token
@@ -131,6 +133,36 @@ class KVCache:
 
     def reset(self) -> None:
         self.n = 0
+
+
+def attention_inputs(idx: torch.Tensor, mask=None, cache: KVCache | None = None, alibi_slopes=None):
+    """Positions of the new tokens, (T,) or (B, T), and the attention bias over every key so far,
+    (B or 1, H or 1, T, L) with -inf where a query may not look, or None for the plain causal mask.
+    `mask` (B, T) is False at left padding; `alibi_slopes` (H,) adds ALiBi's distance penalty. Every
+    decoder with a cache and padding shares this (GPT, Llama)."""
+    B, T = idx.shape
+    t0 = cache.n if cache is not None else 0
+    L = t0 + T
+    if cache is not None:  # the cache remembers which of the earlier tokens were padding
+        if t0 + T > cache.length:
+            raise ValueError(f"the KV cache holds {cache.length} tokens; {t0} + {T} do not fit")
+        cache.mask[:, t0:L] = True if mask is None else mask
+        mask = None if cache.mask[:, :L].all() else cache.mask[:, :L]
+    if mask is None:
+        pos_k = torch.arange(L, device=idx.device)  # (L,)
+    else:  # a left-padded row counts positions from its first real token, as if it were alone
+        pos_k = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L)
+    pos = pos_k[..., t0:]  # (T,) or (B, T)
+    if mask is None and t0 == 0 and alibi_slopes is None:
+        return pos, None
+    allowed = causal(T, L, idx.device)  # (T, L)
+    if mask is not None:  # no query looks at padding, but each at least at itself (no empty softmax)
+        itself = torch.arange(L, device=idx.device) == torch.arange(t0, L, device=idx.device)[:, None]
+        allowed = allowed & (mask[:, None, None, :] | itself)  # (B, 1, T, L)
+    bias = torch.zeros(allowed.shape, device=idx.device).masked_fill(~allowed, -math.inf)
+    if alibi_slopes is not None:
+        bias = bias + alibi_bias(alibi_slopes, pos, pos_k)  # (H, T, L) or (B, H, T, L)
+    return pos, bias
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,40 +316,16 @@ class GPT(nn.Module):
         return self.transformer.ln_f(x)
 
     def attention_inputs(self, idx: torch.Tensor, mask=None, cache: KVCache | None = None):
-        """Positions of the new tokens, (T,) or (B, T), and the attention bias over every key so far,
-        (B or 1, H or 1, T, L) with -inf where a query may not look, or None for the plain causal mask."""
-        B, T = idx.shape
-        t0 = cache.n if cache is not None else 0
-        L = t0 + T
-        if cache is not None:  # the cache remembers which of the earlier tokens were padding
-            if t0 + T > cache.length:
-                raise ValueError(f"the KV cache holds {cache.length} tokens; {t0} + {T} do not fit")
-            cache.mask[:, t0:L] = True if mask is None else mask
-            mask = None if cache.mask[:, :L].all() else cache.mask[:, :L]
-        if mask is None:
-            pos_k = torch.arange(L, device=idx.device)  # (L,)
-        else:  # a left-padded row counts positions from its first real token, as if it were alone
-            pos_k = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L)
-        pos = pos_k[..., t0:]  # (T,) or (B, T)
-        alibi = self.config.pos_encoding == "alibi"
-        if mask is None and t0 == 0 and not alibi:
-            return pos, None
-        allowed = causal(T, L, idx.device)  # (T, L)
-        if mask is not None:  # no query looks at padding, but each at least at itself (no empty softmax)
-            itself = torch.arange(L, device=idx.device) == torch.arange(t0, L, device=idx.device)[:, None]
-            allowed = allowed & (mask[:, None, None, :] | itself)  # (B, 1, T, L)
-        bias = torch.zeros(allowed.shape, device=idx.device).masked_fill(~allowed, -math.inf)
-        if alibi:
-            bias = bias + alibi_bias(self.alibi_slopes, pos, pos_k)  # (H, T, L) or (B, H, T, L)
-        return pos, bias
+        slopes = self.alibi_slopes if self.config.pos_encoding == "alibi" else None
+        return attention_inputs(idx, mask, cache, slopes)
 
     # -----------------------------------------------------------------------------------------------
     # Sampling
 
     def new_cache(self, B: int, length: int | None = None) -> KVCache:
         """An empty KV cache for B rows of up to `length` tokens (block_size)."""
-        p = self.transformer.wte.weight
-        return KVCache(self.config, B, length or self.config.block_size, p.device, p.dtype)
+        p, c = self.transformer.wte.weight, self.config
+        return KVCache(c.n_layer, B, c.n_head, length or c.block_size, c.head_dim, p.device, p.dtype)
 
     @torch.no_grad()
     def stream(

@@ -56,16 +56,23 @@ def next_tokens(
     model: nn.Module,
     ctx: torch.Tensor,
     max_new: int,
-    stop: int | None = None,
+    stop: int | list[list[int]] | None = None,
     mask: torch.Tensor | None = None,
     use_cache: bool = True,
+    repetition_penalty: float = 1.0,
     **sampling: Any,
 ) -> Iterator[torch.Tensor]:
     """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
-    model needs L >= block_size. With `stop`, ends once every row has produced it.
-    A model with `new_cache` (GPT) keeps a KV cache, so each step feeds it the new token only, unless
-    `use_cache=False`; `mask` (N, L), False at left padding, goes to such a model.
+    model needs L >= block_size. `stop`, a token id or token-id sequences: ends once every row has
+    generated one (a row's generation ends with it). A model with `new_cache` (GPT, Llama) keeps a KV
+    cache, so each step feeds it the new token only, unless `use_cache=False`; `mask` (N, L), False at
+    left padding, goes to such a model. `repetition_penalty` > 1 makes each token already in a row less
+    likely (Keskar et al. 2019, as HF: a positive logit divided by it, a negative one multiplied).
     `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    if repetition_penalty <= 0:
+        raise ConfigError(f"repetition_penalty={repetition_penalty} must be > 0 (1 is none)")
+    stops = [[stop]] if isinstance(stop, int) else [list(q) for q in stop or [] if len(q)]
+    start = ctx.size(1)
     T = model.config.block_size
     was_training = model.training
     model.eval()
@@ -83,14 +90,22 @@ def next_tokens(
                     cache.reset()
             kw = ({} if mask is None else {"mask": m}) | ({} if cache is None else {"cache": cache})
             logits = model(x, **kw)[0]  # (N, V) or (N, L, V)
-            nxt = sample_next(logits if logits.dim() == 2 else logits[:, -1, :], **sampling)  # (N,)
+            logits = logits if logits.dim() == 2 else logits[:, -1, :]  # (N, V)
+            if repetition_penalty != 1.0:
+                seen = logits.gather(1, ctx)  # (N, L): the logit of every token already in the row
+                seen = torch.where(seen > 0, seen / repetition_penalty, seen * repetition_penalty)
+                logits = logits.scatter(1, ctx, seen)
+            nxt = sample_next(logits, **sampling)  # (N,)
             yield nxt
             ctx = torch.cat([ctx, nxt[:, None]], dim=1)
             x, m = nxt[:, None], None  # a sampled token is real
             if mask is not None:
                 mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            if stop is not None:
-                done |= nxt == stop
+            if stops:
+                new = ctx[:, start:]
+                for q in stops:
+                    if new.size(1) >= len(q):
+                        done |= (new[:, -len(q) :] == torch.tensor(q, device=new.device)).all(dim=1)
                 if done.all():
                     break
     finally:
