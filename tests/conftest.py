@@ -69,6 +69,20 @@ def need_file(dataset: str, file: str) -> Path:
     return path
 
 
+def need_peer_file(peer: str, file: str) -> Path:
+    """A file of a reference program in ../shared/peers (beside the data mirror), or skip/fail."""
+    data = os.environ.get("NANOZOO_DATA") or str(Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    path = Path(data).parent / "peers" / peer / file
+    if not path.is_file():
+        _missing(f"the peer program file {path} is not there")
+    return path
+
+
+@pytest.fixture(scope="session")
+def need_peer():
+    return need_peer_file
+
+
 @pytest.fixture(scope="session")
 def need():
     return need_module
