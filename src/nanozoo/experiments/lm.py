@@ -24,6 +24,7 @@ from nanozoo.models.backprop import BackpropConfig, ManualMLP
 from nanozoo.models.bigram import Bigram, BigramConfig
 from nanozoo.models.bow import BoW, BoWConfig
 from nanozoo.models.gpt import GPT, GPTConfig
+from nanozoo.models.llama import Llama, LlamaConfig
 from nanozoo.models.mlp_lm import MLPLM, MLPConfig
 from nanozoo.models.rnn import RNNLM, RNNConfig
 from nanozoo.models.sampling import next_tokens
@@ -39,6 +40,7 @@ MODELS: dict[type, type[nn.Module]] = {
     RNNConfig: RNNLM,
     BoWConfig: BoW,
     GPTConfig: GPT,
+    LlamaConfig: Llama,
 }
 WINDOW_MODELS = (BigramConfig, MLPConfig, BackpropConfig, WaveNetConfig)
 

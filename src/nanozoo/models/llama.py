@@ -268,7 +268,7 @@ class Llama(nn.Module):
 
     def new_cache(self, B: int, length: int | None = None) -> KVCache:
         """A preallocated KV cache for B rows of up to `length` tokens: n_kv_head heads, not n_head."""
-        c, p = self.config, self.lm_head.weight
+        c, p = self.config, self.model.embed_tokens.weight  # (a quantized head has no plain weight)
         return KVCache(c.n_layer, B, c.n_kv_head, length or c.block_size, c.head_dim, p.device, p.dtype)
 
     @torch.no_grad()
