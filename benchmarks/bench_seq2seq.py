@@ -3,7 +3,8 @@
 Both models get the same shared BPE of Multi30k (`translate-multi30k`'s data setup), the same embedding
 (tied, scaled by sqrt(d_model), sinusoidal positions), the same post-LN layer sizes, Adam(0.9, 0.98) with the
 paper's warmup schedule, label smoothing 0.1 and the same batches from one seed. Only the encoder and decoder
-stacks differ: ours (models/seq2seq.py) or `nn.Transformer`'s. Training tokens/s are measured in rounds that
+stacks differ: ours (models/seq2seq.py) or `nn.Transformer`'s (which adds a final LayerNorm to each stack
+even in post-LN, two more norms than ours). Training tokens/s are measured in rounds that
 alternate between the two, so load from other processes falls on both alike (median round). With `--steps N`
 each then trains N more steps and is scored by sacrebleu on test2016, decoded by the same greedy search.
 
