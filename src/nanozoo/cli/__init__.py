@@ -52,7 +52,7 @@ def _root(
 
 def _register_commands() -> None:
     # each module adds its commands to app
-    from nanozoo.cli import autograd, data, diagnostics, experiments, recsys  # noqa: F401, I001
+    from nanozoo.cli import autograd, bert, data, diagnostics, experiments, recsys  # noqa: F401, I001
     from nanozoo.cli import search, sweep, tokenizer, translate  # noqa: F401
 
 

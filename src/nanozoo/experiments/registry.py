@@ -35,6 +35,7 @@ TRACKS = [  # one per line: each new track is a one-line change
     "vision",
     "nlp",
     "recsys",
+    "bert",
 ]
 
 
