@@ -6,6 +6,7 @@ import os
 
 import pytest
 import torch
+from test_gpt import randomise  # every parameter random: a dropped or misnamed tensor shows
 
 from nanozoo.core.checkpoint import CheckpointError
 from nanozoo.models.bert import (
@@ -26,16 +27,6 @@ TOL = dict(atol=1e-5, rtol=1e-5)
 @pytest.fixture(scope="module")
 def transformers(need):
     return need("transformers")
-
-
-def randomise(model, seed):
-    """Every parameter random (biases non-zero, LayerNorms not the identity), so that a dropped, swapped or
-    misnamed tensor changes the outputs; a fresh model would hide them (zero biases, unit gains)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return model
 
 
 def hf_tiny(transformers, arch, act="gelu", **kw):

@@ -221,7 +221,7 @@ def classify(run_dir: str | Path, texts: list[str]) -> list[dict[str, float]]:
         raise ConfigError("the text to classify is empty: give a sentence")
     tok, labels = run_tokenizer(Path(run_dir))
     model, cfg = load_model(run_dir)
-    if not isinstance(model, BertForSequenceClassification):
+    if not isinstance(model, BertForSequenceClassification) or model.per_token:
         raise RunError(f"{run_dir} is a run of {type(model).__name__}, not a sentence classifier")
     idx, mask = pad_batch([encode(tok, t, cfg.data.max_len) for t in texts], cfg.model.pad_id)
     probs = model(idx, None, mask)[0].softmax(-1)  # (B, K)

@@ -278,36 +278,29 @@ class BertForSequenceClassification(_Pretrained):
     """One label per input, from the pooled [CLS] vector."""
 
     HF_ARCH = "BertForSequenceClassification"
+    per_token = False
 
     def __init__(self, cfg: BertConfig):
         super().__init__()
         self.config = cfg
-        self.bert = Bert(cfg)
+        self.bert = Bert(cfg, pooler=not self.per_token)
         self.drop = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(cfg.n_embd, cfg.n_labels)
         self.apply(self._init_weights)
 
     def forward(self, idx, segments=None, mask=None, labels=None):
-        logits = self.classifier(self.drop(self.bert.pool(self.bert(idx, segments, mask))))  # (B, K)
+        x = self.bert(idx, segments, mask)  # (B, T, C)
+        x = x if self.per_token else self.bert.pool(x)  # (B, T, C) or (B, C)
+        logits = self.classifier(self.drop(x))  # (B, T, K) or (B, K)
         return logits, _ce(logits, labels)
 
 
-class BertForTokenClassification(_Pretrained):
-    """One label per token (NER); labels -100 (padding, later word pieces) are not scored."""
+class BertForTokenClassification(BertForSequenceClassification):
+    """One label per token (NER), from every hidden state (no pooler); labels -100 (padding, the later
+    word pieces of a word) are not scored."""
 
     HF_ARCH = "BertForTokenClassification"
-
-    def __init__(self, cfg: BertConfig):
-        super().__init__()
-        self.config = cfg
-        self.bert = Bert(cfg, pooler=False)
-        self.drop = nn.Dropout(cfg.dropout)
-        self.classifier = nn.Linear(cfg.n_embd, cfg.n_labels)
-        self.apply(self._init_weights)
-
-    def forward(self, idx, segments=None, mask=None, labels=None):
-        logits = self.classifier(self.drop(self.bert(idx, segments, mask)))  # (B, T, K)
-        return logits, _ce(logits, labels)
+    per_token = True
 
 
 # ---------------------------------------------------------------------------------------------------
