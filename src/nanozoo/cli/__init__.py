@@ -51,9 +51,18 @@ def _root(
 
 
 def _register_commands() -> None:
-    # each module adds its commands to app
-    from nanozoo.cli import autograd, bert, data, diagnostics, experiments, recsys  # noqa: F401, I001
-    from nanozoo.cli import search, sweep, tokenizer, translate  # noqa: F401
+    from nanozoo.cli import (  # noqa: F401  (each adds its commands to app)
+        autograd,
+        bert,
+        data,
+        diagnostics,
+        experiments,
+        recsys,
+        search,
+        sweep,
+        tokenizer,
+        translate,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
