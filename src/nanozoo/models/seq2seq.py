@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nanozoo.models.positions import sinusoidal
+
 # Special ids every seq2seq vocabulary starts with
 PAD, BOS, EOS = 0, 1, 2
 
@@ -65,18 +67,7 @@ class Seq2SeqConfig:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Positions, masks, the loss
-
-
-def sinusoidal(T: int, D: int, base: float = 10000.0) -> torch.Tensor:
-    """The (T, D) table of section 3.5: PE[t, 2i] = sin(t / base^(2i/D)), PE[t, 2i+1] = cos(same).
-    TEMPORARY: replaced by models/positions.py's `sinusoidal` once that lands on main (issue 10)."""
-    t = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
-    w = base ** (-torch.arange(0, D, 2, dtype=torch.float32) / D)  # (D/2,)
-    pe = torch.empty(T, D)
-    pe[:, 0::2] = torch.sin(t * w)
-    pe[:, 1::2] = torch.cos(t * w)
-    return pe
+# Masks and the loss (positions: models/positions.py)
 
 
 def padding_mask(ids: torch.Tensor) -> torch.Tensor:
