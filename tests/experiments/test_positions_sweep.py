@@ -29,6 +29,8 @@ def test_encodings_learn_and_are_measured_past_their_context(tmp_path, tiny_gpt_
     table = (tmp_path / "results.md").read_text()
     assert "| val_loss_2x |" in table.splitlines()[0]
     learned = next(line for line in table.splitlines() if "| learned |" in line)
-    assert learned.count("| - |") == 2  # no 2x, no 4x
+    assert [c.strip() for c in learned.split("|")].count("-") == 2  # no 2x, no 4x
+    saved = {r["model.pos_encoding"]: r for r in json.loads((tmp_path / "results.json").read_text())}
+    assert saved["learned"]["val_loss_2x"] is None  # JSON has no NaN: a metric not logged is null
     assert (tmp_path / sweep.PLOT).stat().st_size > 0
     assert json.loads((tmp_path / "results.json").read_text())[0]["val_loss"] == rows[0]["val_loss"]

@@ -184,3 +184,21 @@ def test_repetition_penalty_equals_hf_and_stop_sequences_end_generation(need):
     free = model.generate(prompt, 12, temperature=0)[0, 6:].tolist()
     stopped = model.generate(prompt, 12, temperature=0, stop=[free[2:4]])
     assert stopped[0, 6:].tolist() == free[:4]
+
+
+def test_a_row_that_stops_early_repeats_its_stop_and_padding_is_not_penalised():
+    torch.manual_seed(7)
+    model = Llama(LlamaConfig(**TINY)).eval()
+    prompts = torch.randint(3, 97, (2, 6))
+    free = model.generate(prompts, 10, temperature=0)[:, 6:]
+    stop = free[0, 1:3].tolist()  # row 0 stops after 3 tokens, row 1 runs on (unless it meets it too)
+    out = model.generate(prompts, 10, temperature=0, stop=[stop])[:, 6:]
+    assert out[0, :3].tolist() == free[0, :3].tolist() and set(out[0, 3:].tolist()) <= {stop[-1]}
+    # a left-padded row with a repetition penalty generates what it generates alone
+    padded = torch.cat([torch.zeros(1, 3, dtype=torch.long), prompts[:1]], dim=1)
+    mask = torch.cat([torch.zeros(1, 3, dtype=torch.bool), torch.ones(1, 6, dtype=torch.bool)], dim=1)
+    alone = model.generate(prompts[:1], 8, temperature=0, repetition_penalty=1.5)[:, 6:]
+    with_pad = model.generate(padded, 8, temperature=0, repetition_penalty=1.5, mask=mask)[:, 9:]
+    assert torch.equal(alone, with_pad)
+    with pytest.raises(ValueError, match="mask has shape"):
+        model.generate(prompts, 2, mask=mask)

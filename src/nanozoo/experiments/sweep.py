@@ -215,7 +215,10 @@ def write_report(
         values = [f"{r[m]:.4f}" if math.isfinite(r[m]) else "-" for m in (metric, *columns)]
         lines.append("| " + " | ".join([str(i), *(str(r[k]) for k in keys), *values, r["run_dir"]]) + " |")
     atomic_write(out / "results.md", "\n".join(lines) + "\n")
-    atomic_write(out / "results.json", json.dumps(rows, indent=2))
+    nan_free = [
+        {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows
+    ]
+    atomic_write(out / "results.json", json.dumps(nan_free, indent=2))  # JSON has no NaN: null
     if rows and keys:
         from nanozoo.core import plots
 

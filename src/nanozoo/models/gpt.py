@@ -12,7 +12,8 @@ what HF uses, so logits match to 1e-5; nanoGPT's exact GELU is `activation="gelu
 (GPT-2) or any of `models/positions.py` (`pos_encoding`); attention runs fused (SDPA), step by step
 (`attn_impl="manual"`, the lines a learner writes, tested equal to SDPA) or through our FlashAttention-2;
 a padding mask lets a left-padded batch generate as each row would alone; `generate` streams tokens, adds
-top-p, and keeps a KV cache (each step runs only the new token, tested to give the cache-less tokens).
+top-p, and keeps a KV cache (each step runs only the new token until the context is full, tested to give
+the cache-less tokens).
 """
 
 from __future__ import annotations
@@ -341,10 +342,6 @@ class GPT(nn.Module):
     ) -> Iterator[torch.Tensor]:
         """Yield (B,) next tokens one at a time, conditioning on `idx` (B, T) and on what was sampled.
         `mask` (B, T) is False at left padding; `use_cache=False` reruns the whole context every step."""
-        if idx.numel() == 0:
-            raise ValueError("the prompt is empty: give at least one token")
-        if mask is not None and mask.shape != idx.shape:
-            raise ValueError(f"mask has shape {tuple(mask.shape)}, the prompt {tuple(idx.shape)}")
         sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
         yield from next_tokens(self, idx, max_new_tokens, mask=mask, use_cache=use_cache, **sampling)
 

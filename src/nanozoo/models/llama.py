@@ -276,8 +276,6 @@ class Llama(nn.Module):
         """Yield (B,) next tokens one at a time after `idx` (B, T). `kw`: temperature, top_k, top_p,
         repetition_penalty, stop (a token id or a list of token-id sequences), generator, mask, use_cache
         (as `sampling.next_tokens`)."""
-        if idx.numel() == 0:
-            raise ValueError("the prompt is empty: give at least one token")
         yield from next_tokens(self, idx, max_new_tokens, **kw)
 
     @torch.no_grad()

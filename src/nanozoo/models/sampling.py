@@ -64,11 +64,16 @@ def next_tokens(
 ) -> Iterator[torch.Tensor]:
     """Yield (N,) sampled tokens one at a time after the contexts `ctx` (N, L), in eval mode; a window
     model needs L >= block_size. `stop`, a token id or token-id sequences: ends once every row has
-    generated one (a row's generation ends with it). A model with `new_cache` (GPT, Llama) keeps a KV
-    cache, so each step feeds it the new token only, unless `use_cache=False`; `mask` (N, L), False at
-    left padding, goes to such a model. `repetition_penalty` > 1 makes each token already in a row less
-    likely (Keskar et al. 2019, as HF: a positive logit divided by it, a negative one multiplied).
-    `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    generated one; a row that has repeats its last token until then. A model with `new_cache` (GPT,
+    Llama) keeps a KV cache, so each step feeds it the new token only (until the context is full; after
+    that each step reruns the last block_size tokens), unless `use_cache=False`; `mask` (N, L), False at
+    left padding, goes to such a model. `repetition_penalty` > 1 makes each token already in a row (not
+    its padding) less likely (Keskar et al. 2019, as HF: a positive logit divided by it, a negative one
+    multiplied). `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    if ctx.numel() == 0:
+        raise ValueError("the prompt is empty: give at least one token")
+    if mask is not None and mask.shape != ctx.shape:
+        raise ValueError(f"mask has shape {tuple(mask.shape)}, the prompt {tuple(ctx.shape)}")
     if repetition_penalty <= 0:
         raise ConfigError(f"repetition_penalty={repetition_penalty} must be > 0 (1 is none)")
     stops = [[stop]] if isinstance(stop, int) else [list(q) for q in stop or [] if len(q)]
@@ -92,10 +97,12 @@ def next_tokens(
             logits = model(x, **kw)[0]  # (N, V) or (N, L, V)
             logits = logits if logits.dim() == 2 else logits[:, -1, :]  # (N, V)
             if repetition_penalty != 1.0:
-                seen = logits.gather(1, ctx)  # (N, L): the logit of every token already in the row
+                ids = ctx if mask is None else torch.where(mask, ctx, ctx[:, -1:])  # padding is not seen
+                seen = logits.gather(1, ids)  # (N, L): the logit of every token already in the row
                 seen = torch.where(seen > 0, seen / repetition_penalty, seen * repetition_penalty)
-                logits = logits.scatter(1, ctx, seen)
+                logits = logits.scatter(1, ids, seen)
             nxt = sample_next(logits, **sampling)  # (N,)
+            nxt = torch.where(done, ctx[:, -1], nxt)  # a finished row repeats its last token
             yield nxt
             ctx = torch.cat([ctx, nxt[:, None]], dim=1)
             x, m = nxt[:, None], None  # a sampled token is real

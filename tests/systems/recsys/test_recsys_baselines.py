@@ -62,8 +62,7 @@ def test_als_step_equals_implicits_exact_solver(need):
     rng = np.random.default_rng(0)
     X0, Y0 = rng.normal(0, 0.1, (40, 8)), rng.normal(0, 0.1, (30, 8))
     ours = B.ALS(factors=8, regularization=0.1, alpha=2.0, iterations=2)
-    ours.user_factors, ours.item_factors = X0.copy(), Y0.copy()
-    ours.fit(train)
+    ours.fit(train, init=(X0, Y0))
     theirs = implicit_als.AlternatingLeastSquares(
         factors=8, regularization=0.1, alpha=2.0, iterations=2, use_cg=False, dtype=np.float64,
         calculate_training_loss=False, random_state=0,

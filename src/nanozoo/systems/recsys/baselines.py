@@ -115,11 +115,15 @@ class ALS:
     iterations: int = 15
     seed: int = 0
 
-    def fit(self, train: Interactions) -> ALS:
+    def fit(self, train: Interactions, init: tuple[np.ndarray, np.ndarray] | None = None) -> ALS:
+        """Fit from random factors (seeded), or from `init` (user, item factors: the parity test starts
+        ours and implicit's from the same ones); a second fit starts afresh, never from the last one."""
         R = train.matrix()
         R.data[:] = 1.0  # r_ui: interacted or not (implicit feedback, no rating scale)
         rng = np.random.default_rng(self.seed)
-        if not hasattr(self, "user_factors"):  # a caller (the parity test) may set both beforehand
+        if init is not None:
+            self.user_factors, self.item_factors = (a.copy() for a in init)
+        else:
             self.user_factors = rng.normal(0, 0.01, (R.shape[0], self.factors))
             self.item_factors = rng.normal(0, 0.01, (R.shape[1], self.factors))
         Rt = R.T.tocsr()

@@ -269,6 +269,8 @@ def leave_one_out(inter: Interactions) -> tuple[Interactions, Interactions]:
 
 def leave_one_out_mask(inter: Interactions) -> np.ndarray:
     """(E,) bool: the test entries of `leave_one_out`."""
+    if len(inter.user) == 0:
+        return np.zeros(0, dtype=bool)
     last = np.r_[inter.user[1:] != inter.user[:-1], True]  # the last entry of each user's run
     first = np.r_[True, inter.user[1:] != inter.user[:-1]]
     return last & ~first

@@ -8,13 +8,15 @@ The ranker learns on a later window than the retriever (no leakage): the retriev
 see each user's interactions up to time t1, the candidates are retrieved from them, and the labels are the
 interactions of the window [t1, t2) that the retriever never trained on. At test time the same features are
 computed from everything before the test split and the labels are the test interactions. Features of a
-(user, candidate) pair, each computable at the ranking moment from the user's past alone:
+(user, candidate) pair:
 
 1. the two-tower score and the candidate's place in the merged list;
-2. item-kNN's score (cosine co-occurrence with the user's items) and ALS's, fitted on the same past;
-   and the rank of each of the three scores among the user's candidates (scale-free: the models of the
-   ranker's window see less data than those at test time, so raw scores shift);
-3. the item's popularity (log users) overall and over the last 365 days of that past;
+2. item-kNN's score (cosine co-occurrence with the user's items) and ALS's, fitted on the same past
+   (raw scores: the models of the ranker's window see less data than those at test time, so their scale
+   shifts between the two; per-user ranks of the scores would not, and are not built yet);
+3. the item's popularity (log users) overall and over the last 365 days. NOTE: counted over every user's
+   past, and the split is per user (data.py), so for a user whose window is early these counts include
+   other users' later interactions: a mild leak from the future that the table's figures carry;
 4. the user's affinity for the item's tags: the mean, over its tags, of the share of the user's items
    carrying that tag; the user's history length.
 """

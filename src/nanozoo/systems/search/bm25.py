@@ -24,6 +24,7 @@ one place the peers differ from the papers (they give a non-matching term a weig
 from __future__ import annotations
 
 import json
+import zipfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -152,7 +153,7 @@ class BM25:
             raise SearchIndexError(
                 f"{path}: no BM25 index there (build one with `nanozoo search index`)"
             ) from None
-        except (OSError, ValueError, KeyError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:  # a torn or foreign file
             raise SearchIndexError(f"{path}: not a readable BM25 index ({e}); rebuild it") from None
         return self
 

@@ -87,7 +87,7 @@ class MiniLM:
 class STMiniLM:
     """all-MiniLM-L6-v2 through sentence-transformers (the reference MiniLM is tested equal to)."""
 
-    name = "all-MiniLM-L6-v2"
+    name = "all-MiniLM-L6-v2 (sentence-transformers)"  # its cache is not served as ours, nor ours as its
 
     def __init__(self, batch_size: int = 64):
         try:
@@ -112,11 +112,14 @@ def cached_embeddings(encoder: Encoder, texts: list[str], digest: str, path: str
 
     path = Path(path)
     if path.is_file():
-        with safe_open(str(path), "np") as f:
-            meta = f.metadata() or {}
-        if meta.get("digest") == digest and meta.get("encoder") == encoder.name:
-            return load_file(str(path))["embeddings"]
-        log.info("%s: embeddings of other documents or another encoder; re-embedding", path)
+        try:
+            with safe_open(str(path), "np") as f:
+                meta = f.metadata() or {}
+            if meta.get("digest") == digest and meta.get("encoder") == encoder.name:
+                return load_file(str(path))["embeddings"]
+            log.info("%s: embeddings of other documents or another encoder; re-embedding", path)
+        except Exception as e:  # a torn or foreign file (safetensors raises its own error type): re-embed
+            log.warning("%s: unreadable embedding cache (%s); re-embedding", path, e)
     emb = encoder.encode(texts)
     with atomic_path(path) as tmp:
         save_file({"embeddings": emb}, str(tmp), metadata={"digest": digest, "encoder": encoder.name})
