@@ -35,9 +35,10 @@ def make_models(cfg: GPTConfig, hf_attn: str):
 
 def generators(ours: GPT, theirs, new: int):
     def hf(x):
-        out = theirs.generate(
-            x, max_new_tokens=new, min_new_tokens=new, do_sample=False, pad_token_id=0, eos_token_id=None
-        )
+        out = theirs.generate(  # an explicit mask: HF would take every token 0 of a prompt for padding
+            x, attention_mask=torch.ones_like(x), max_new_tokens=new, min_new_tokens=new, do_sample=False,
+            pad_token_id=0, eos_token_id=None,
+        )  # fmt: skip
         return out[:, x.size(1) :]
 
     return {
