@@ -59,7 +59,11 @@ def main() -> None:
     hf = transformers.LlamaForCausalLM.from_pretrained(work / "hf", attn_implementation="sdpa").eval()
     int8 = torch.ao.quantization.quantize_dynamic(ours, {torch.nn.Linear}, dtype=torch.qint8)  # a copy
     greedy = dict(
-        do_sample=False, max_new_tokens=n, min_new_tokens=n, pad_token_id=0, attention_mask=prompt * 0 + 1
+        do_sample=False,
+        max_new_tokens=n,
+        min_new_tokens=n,
+        pad_token_id=0,
+        attention_mask=torch.ones_like(prompt),
     )
     contenders = {
         "nanozoo Llama (KV cache)": lambda: ours.generate(prompt, n, temperature=0),

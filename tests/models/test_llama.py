@@ -114,11 +114,16 @@ def test_ntk_scaling_stretches_the_lowest_frequency_and_keeps_the_highest():
     from nanozoo.models.llama import scaled_positions
 
     cfg = LlamaConfig(**TINY, rope_scaling="ntk", rope_factor=8.0)
-    _, base = scaled_positions(torch.arange(4), cfg)
+    pos, base = scaled_positions(torch.arange(4), cfg)
     D = cfg.head_dim
     lowest = lambda b: b ** (-(D - 2) / D)  # noqa: E731  the last pair's frequency
     assert math.isclose(lowest(cfg.rope_theta) / lowest(base), 8.0, rel_tol=1e-9)
-    assert base**0 == 1  # the first pair's frequency, 1 for any base
+    assert torch.equal(
+        pos, torch.arange(4)
+    )  # NTK keeps the positions (the first pair, frequency 1, unchanged)
+    linear = LlamaConfig(**TINY, rope_scaling="linear", rope_factor=8.0)
+    pos, base = scaled_positions(torch.arange(4), linear)
+    assert torch.equal(pos, torch.arange(4) / 8.0) and base == linear.rope_theta
 
 
 def test_rmsnorm_gives_unit_rms_and_ignores_scale():

@@ -31,7 +31,7 @@ from torch import nn
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
 from nanozoo.models.gpt import KVCache, attention_inputs, manual_attention
-from nanozoo.models.positions import rope
+from nanozoo.models.positions import rope, rope_angles
 from nanozoo.models.sampling import next_tokens
 
 
@@ -113,12 +113,11 @@ def rope_interleaved(x: torch.Tensor, pos: torch.Tensor, base: float = 10000.0) 
     complex numbers `(x_2i + j x_2i+1) * e^(j angle)`. The same rotation as `positions.rope` once the
     channels are reordered by `permute_qk`."""
     D = x.size(-1)
-    inv_freq = base ** (-torch.arange(0, D, 2, dtype=torch.float32, device=x.device) / D)  # (D/2,)
-    angles = pos.float()[..., None] * inv_freq  # (T, D/2) or (B, T, D/2)
+    cos, sin = (t[..., : D // 2] for t in rope_angles(pos, D, base))  # (T, D/2) or (B, T, D/2): one per pair
     if pos.dim() == 2:
-        angles = angles[:, None]  # (B, 1, T, D/2)
+        cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, D/2)
     z = torch.view_as_complex(x.float().reshape(*x.shape[:-1], D // 2, 2))
-    return torch.view_as_real(z * torch.polar(torch.ones_like(angles), angles)).flatten(-2).to(x.dtype)
+    return torch.view_as_real(z * torch.complex(cos, sin)).flatten(-2).to(x.dtype)
 
 
 def permute_qk(w: torch.Tensor, n_head: int) -> torch.Tensor:
@@ -162,8 +161,8 @@ class Attention(nn.Module):
         v = v.repeat_interleave(H // Hkv, dim=1)
         ### END SOLUTION
         p = cfg.dropout if self.training else 0.0
-        if cfg.attn_impl == "manual" or (T == 1 and not p):  # one new token: two small matmuls beat
-            y = manual_attention(q, k, v, bias, p)  # the CPU flash kernel's setup (25x, bench_llama_generate)
+        if cfg.attn_impl == "manual":
+            y = manual_attention(q, k, v, bias, p)
         else:
             mask = None if bias is None else bias.to(q.dtype)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=bias is None)

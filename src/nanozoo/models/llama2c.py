@@ -21,6 +21,7 @@ import torch
 from nanozoo.core.atomic import atomic_path
 from nanozoo.core.checkpoint import CheckpointError
 from nanozoo.models.llama import Llama, LlamaConfig, permute_qk, unpermute_qk
+from nanozoo.models.positions import rope_angles
 
 HEADER = struct.Struct("<7i")
 
@@ -41,9 +42,8 @@ def export(model: Llama, path: str | Path) -> Path:
     header = HEADER.pack(
         cfg.n_embd, cfg.ffn_dim, cfg.n_layer, cfg.n_head, cfg.n_kv_head, vocab, cfg.block_size
     )
-    D = cfg.head_dim
-    freqs = 10000.0 ** (-torch.arange(0, D, 2).float() / D)  # run.c recomputes these; written for old readers
-    angles = torch.arange(cfg.block_size).float()[:, None] * freqs  # (seq_len, D/2)
+    D = cfg.head_dim  # run.c recomputes the RoPE tables; they are written for older readers
+    cos, sin = (t[:, : D // 2] for t in rope_angles(torch.arange(cfg.block_size), D))  # (seq_len, D/2)
     m = model.model
     tensors = [
         m.embed_tokens.weight,
@@ -57,8 +57,8 @@ def export(model: Llama, path: str | Path) -> Path:
         *_layers(model, "mlp.down_proj.weight"),
         *_layers(model, "mlp.up_proj.weight"),
         m.norm.weight,
-        angles.cos(),
-        angles.sin(),
+        cos,
+        sin,
         *([] if cfg.tie_embeddings else [model.lm_head.weight]),
     ]
     path = Path(path)
