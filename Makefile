@@ -15,7 +15,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev,kernels,systems]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev,fast,kernels,systems]'
 	@if [ -n "$$NANOZOO_DATA" ]; then echo "export NANOZOO_DATA=$$NANOZOO_DATA  # the data mirror (make)" >> $(VENV)/bin/activate; fi
 	@$(MAKE) --no-print-directory fashion-mnist
 	touch $(STAMP)

@@ -1,4 +1,5 @@
-"""word2vec in numpy: one update by hand, the pairs it trains on, and similarities next to gensim's."""
+"""word2vec in numpy: one update by hand, the pairs it trains on, the noise table, the compiled path equal to
+the numpy one, and words of shared contexts close together."""
 
 import numpy as np
 import pytest
@@ -19,9 +20,10 @@ def test_one_skip_gram_step_is_the_negative_sampling_gradient():
     m.wv = rng.standard_normal((4, 3)).astype(np.float32)
     m.syn1neg = rng.standard_normal((4, 3)).astype(np.float32)
     v, u = m.wv.copy(), m.syn1neg.copy()
-    draw = np.random.default_rng(5)
-    out, labels, weight = m._negatives(np.array([2]), np.random.default_rng(5))
-    m._sg_step(np.array([1]), np.array([2]), lr=0.1, rng=draw)
+    noise = np.array([[0, 2]])  # the second noise word is the true word: skipped
+    out, labels, weight = m._negatives(np.array([2]), noise)
+    assert out.tolist() == [[2, 0, 2]] and weight.tolist() == [[1, 1, 0]]
+    m._sg_step(np.array([1]), np.array([2]), noise, lr=0.1)
     # by hand: input word 1, output word 2, noise words out[0, 1:]
     s = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     g = (labels[0] - s(u[out[0]] @ v[1])) * weight[0] * 0.1
@@ -71,3 +73,35 @@ def test_words_of_shared_contexts_end_up_close(sg):
     assert m.similarity("king", "queen") > m.similarity("king", "apple") + 0.3
     assert m.similarity("apple", "pear") > m.similarity("queen", "pear") + 0.3
     assert m.most_similar("king", 1)[0][0] == "queen"
+
+
+def test_noise_table_gives_each_word_its_share_of_count_to_the_075():
+    m = Word2Vec(min_count=1, sample=0).build_vocab([["a"] * 50 + ["b"] * 30 + ["c"] * 1])
+    p = m.counts**0.75 / (m.counts**0.75).sum()
+    share = np.bincount(m.noise_table, minlength=3) / len(m.noise_table)
+    np.testing.assert_allclose(share, p, atol=1.0 / len(m.noise_table))  # within one slot
+    cdf = np.cumsum(p)  # slot i: the first word whose cdf reaches (i + 0.5) / TABLE, as word2vec.c fills it
+    want = np.minimum(np.searchsorted(cdf, (np.arange(len(m.noise_table)) + 0.5) / len(m.noise_table)), 2)
+    assert np.array_equal(m.noise_table, want)
+
+
+@pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
+def test_numba_path_takes_the_numpy_paths_steps(sg):
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(0)
+    words = [f"w{k}" for k in range(40)]
+    sentences = [
+        list(rng.choice(words, rng.integers(3, 15), p=np.r_[[0.2], [0.8 / 39] * 39])) for _ in range(60)
+    ]
+    kw = dict(vector_size=8, window=3, min_count=1, sg=sg, negative=3, sample=1e-2, epochs=2, batch_size=16)
+    ours = Word2Vec(backend="numpy", **kw).fit(sentences)
+    fast = Word2Vec(backend="numba", **kw).fit(sentences)
+    assert ours.words_trained_ == fast.words_trained_
+    assert np.abs(ours.wv - ours.wv[:1]).max() > 1e-3  # trained: the vectors moved apart
+    np.testing.assert_allclose(fast.wv, ours.wv, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(fast.syn1neg, ours.syn1neg, atol=1e-5, rtol=0)
+
+
+def test_backend_is_checked():
+    with pytest.raises(ValueError, match="backend='cuda'"):
+        Word2Vec(backend="cuda")

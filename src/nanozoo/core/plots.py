@@ -96,24 +96,31 @@ def confusion_matrix(cm, classes: list[str], title: str = ""):
     return fig
 
 
-def image_grid(images, titles: list[str], title: str = "", ncols: int = 8, cmap: str = "gray_r"):
-    """Images (N, H, W) grey or (N, 3, H, W) colour, each scaled to its own range, with a title each."""
+def image_grid(
+    images, titles: list[str], title: str = "", ncols: int = 8, cmap: str = "gray_r", symmetric: bool = False
+):
+    """Images (N, H, W) grey or (N, 3, H, W) colour, each scaled to its own range, with a title each.
+
+    symmetric: grey images scaled to their own +-max|x| instead, so 0 is the middle of `cmap` (filters)."""
     import numpy as np
 
     images = np.asarray(images, dtype=float)
     n = len(images)
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.8 * nrows), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if k >= n:
             continue
         img = images[k]
-        img = (img - img.min()) / (np.ptp(img) or 1.0)
         if img.ndim == 3:  # (C, H, W) -> (H, W, C)
             img = img.transpose(1, 2, 0) if img.shape[0] == 3 else img[0]
-        ax.imshow(img, cmap=None if img.ndim == 3 else cmap)
+        if symmetric and img.ndim == 2:
+            m = np.abs(img).max() or 1.0
+            ax.imshow(img, cmap=cmap, vmin=-m, vmax=m)
+        else:
+            ax.imshow((img - img.min()) / (np.ptp(img) or 1.0), cmap=None if img.ndim == 3 else cmap)
         ax.set_title(titles[k], fontsize=7)
     fig.suptitle(title, fontsize=9, y=1.0 + 0.25 / nrows)
     return fig

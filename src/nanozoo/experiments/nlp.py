@@ -50,7 +50,9 @@ class PolaritySplit:
 
 @dataclass
 class SentimentLSTMConfig:
-    model: TextClassifierConfig = field(default_factory=lambda: TextClassifierConfig(n_embd=64, n_hidden=64))
+    model: TextClassifierConfig = field(
+        default_factory=lambda: TextClassifierConfig(n_embd=64, n_hidden=64, pool="max", bidirectional=True)
+    )
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
             max_iters=1000,
@@ -155,12 +157,15 @@ class Word2VecTrain:
     epochs: int = 5
     batch_size: int = 1024  # ours: pairs per update
     seed: int = 1
+    backend: str = "auto"  # ours: numba's compiled loops where installed (auto), numpy or numba
     gensim: bool = True  # also train gensim twice (the comparison and its ceiling)
 
     def __post_init__(self):
         positive("train", self, "vector_size", "window", "min_count", "negative", "epochs", "batch_size")
         if self.sg not in (0, 1):
             raise ConfigError(f"train.sg={self.sg}: 1 for skip-gram, 0 for CBOW")
+        if self.backend not in ("auto", "numpy", "numba"):
+            raise ConfigError(f"train.backend={self.backend!r}: one of auto, numpy, numba")
 
 
 @dataclass
@@ -199,7 +204,7 @@ def run_word2vec(cfg: Word2VecConfig, run_dir: Path, data_dir: Path | None) -> d
               epochs=tr.epochs)  # fmt: skip
     with one_blas_thread():
         t = time.perf_counter()
-        ours = Word2Vec(batch_size=tr.batch_size, seed=tr.seed, **kw).fit(sentences)
+        ours = Word2Vec(batch_size=tr.batch_size, seed=tr.seed, backend=tr.backend, **kw).fit(sentences)
         seconds = time.perf_counter() - t
     final = {"words_per_s": ours.words_trained_ / seconds, "train_s": seconds, "vocab_size": len(ours.wv)}
     n = min(d.n_similar, len(ours.wv))

@@ -158,19 +158,20 @@ def draw(model: CNN, X, y, logits, classes: list[str], cfg: VisionConfig, run_di
     conf = logits.softmax(-1).max(-1).values
     wrong = torch.nonzero(pred != y).flatten()
     worst = wrong[conf[wrong].argsort(descending=True)][: cfg.data.n_wrong]
-    titles = [f"{classes[y[i]]} -> {classes[pred[i]]}\n{conf[i]:.0%}" for i in worst.tolist()]
+    titles = [f"{classes[y[i]]}\n-> {classes[pred[i]]} {conf[i]:.3f}" for i in worst.tolist()]
     imgs = X[worst].numpy()
     plots.save(
         plots.image_grid(imgs[:, 0] if imgs.shape[1] == 1 else imgs, titles,
-                         f"{name}: the most confident mistakes (true -> predicted, confidence)"),
+                         f"{name}: the most confident mistakes (true, -> predicted and its probability)"),
         run_dir / "wrong.png",
     )  # fmt: skip
     w = model.first_filters()
     if w is not None:
         w = w.float().cpu().numpy()
         grid = w[:, 0] if w.shape[1] != 3 else w
-        plots.save(plots.image_grid(grid, [str(k) for k in range(len(w))], f"{name}: first-layer filters",
-                                    cmap="RdBu_r"), run_dir / "filters.png")  # fmt: skip
+        plots.save(plots.image_grid(grid, [str(k) for k in range(len(w))],
+                                    f"{name}: first-layer filters (red +, blue -, white 0)", cmap="RdBu_r",
+                                    symmetric=True), run_dir / "filters.png")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def digits_cnn() -> VisionConfig:
 def _mlp(dataset: str) -> VisionConfig:
     return VisionConfig(
         model=CNNConfig(arch="mlp", n_hidden=256, n_layer=2),
-        train=_train(max_iters=6000, batch_size=128, eval_interval=1000),
+        train=_train(max_iters=6000, batch_size=128, eval_interval=1000, threads=1),
         data=ImageData(dataset=dataset),
     )
 
@@ -219,8 +220,17 @@ def fashion_mnist_mlp() -> VisionConfig:
     return _mlp("fashion-mnist")
 
 
+# NOTE: tuned for issue 12's goal (>= 91% test in <= 5 minutes on 2 cores). Measured here, one thread,
+# load ~4: 16/32 filters, batch 128, 3,000 steps without dropout: test 0.9130 in 113 s (val peaked at 2,500
+# steps, train loss 0.07 against val 0.24); with dropout 0.3, 5,000 steps: test 0.9198 in 276 s, val 0.9227
+# already at 4,000 (218 s). The 32/64 net of mnist-cnn costs 2.4x the time a step for it. torch's conv is
+# the fast path (1.8-2.7x ours a step); `--set model.conv_impl=ours` trains the same weights through ours.
 def fashion_mnist_cnn() -> VisionConfig:
-    return _lenet("fashion-mnist")
+    return VisionConfig(
+        model=CNNConfig(arch="lenet", channels=(16, 32), n_hidden=128, dropout=0.3, conv_impl="torch"),
+        train=_train(max_iters=4000, batch_size=128, eval_interval=1000, threads=1),
+        data=ImageData(dataset="fashion-mnist"),
+    )
 
 
 def cifar10_resnet() -> VisionConfig:

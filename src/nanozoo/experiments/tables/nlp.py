@@ -29,14 +29,14 @@ EXPERIMENTS = [
     ),
     _exp(
         name="word2vec-shakespeare",
-        summary="word2vec skip-gram, negative sampling (numpy), Tiny Shakespeare, next to gensim; t-SNE map",
+        summary="word2vec skip-gram, negative sampling (numba loops), Tiny Shakespeare, beside gensim; t-SNE",
         config="word2vec",
         loop="run_word2vec",
         reference=_W2V,
     ),
     _exp(
         name="word2vec-cbow-shakespeare",
-        summary="word2vec CBOW + negative sampling (numpy) on Tiny Shakespeare, next to gensim's CBOW",
+        summary="word2vec CBOW + negative sampling (numpy; numba) on Tiny Shakespeare, next to gensim's CBOW",
         config="word2vec_cbow",
         loop="run_word2vec",
         reference=_W2V,
