@@ -50,4 +50,4 @@ def test_word2vec_shakespeare_next_to_gensim(tmp_path, need_data, need):
     assert near.startswith("king: ") and (tmp_path / "tsne.png").stat().st_size > 1000
 
 
-THRESHOLD_LSTM = 0.57  # measured 0.604 val, 0.600 test with this seed (chance 0.5)
+THRESHOLD_LSTM = 0.62  # bidirectional, max-pooled: measured 0.661 val, 0.656 test, 11 s (chance 0.5)

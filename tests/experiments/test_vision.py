@@ -60,6 +60,7 @@ def unverified(monkeypatch):
     [
         ("mnist-cnn", ["model.channels=4,8", "model.n_hidden=16"]),
         ("fashion-mnist-mlp", ["model.n_hidden=16"]),
+        ("fashion-mnist-cnn", ["model.channels=4,8", "model.n_hidden=16"]),  # torch's conv
         ("cifar10-resnet", ["model.channels=4,8", "model.n_blocks=1"]),
     ],
 )

@@ -48,6 +48,10 @@ class PolaritySplit:
         positive("data", self, "min_count", "max_len")
 
 
+# NOTE: measured on one thread (load ~4): the last state of a one-way LSTM at lr 3e-3 reached val 0.60-0.64
+# in 300 steps; this bidirectional, max-pooled one at lr 3e-3, 1,000 steps: val 0.7516, test 0.7198 (142 s);
+# at lr 1e-2, 1,500 steps: val 0.7976, test 0.7760 (242 s). Val loss is lowest at step 700 (0.452, val acc
+# 0.791) and rises after it while the accuracy stays at 0.78-0.80.
 @dataclass
 class SentimentLSTMConfig:
     model: TextClassifierConfig = field(
@@ -55,15 +59,16 @@ class SentimentLSTMConfig:
     )
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            max_iters=1000,
+            max_iters=1500,
             batch_size=64,
-            lr=3e-3,
+            lr=1e-2,
             min_lr=1e-4,
             warmup_iters=50,
             weight_decay=0.0,
-            eval_interval=250,
+            eval_interval=100,
             eval_iters=1,
             log_interval=50,
+            threads=1,
         )  # fmt: skip
     )
     data: PolaritySplit = field(default_factory=PolaritySplit)
