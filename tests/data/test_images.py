@@ -152,3 +152,16 @@ def test_fashion_mnist_test_set_reads(need_data):
     X, y = load_idx_images("fashion-mnist", "test")
     assert X.shape == (10000, 28, 28) and X.dtype == np.uint8
     assert np.bincount(y).tolist() == [1000] * 10  # balanced, as published
+
+
+def test_mnist_test_set_and_training_labels_read_from_the_mirror(need_data):
+    # the mirror holds every MNIST file but the training images (../shared/datasets/SOURCES.md), so the
+    # catalogue's sha256s and sizes of these three are checked on the real files (path() verifies them)
+    need_data("mnist", "t10k-images-idx3-ubyte.gz")
+    from nanozoo.data.images import load_idx_images
+
+    X, y = load_idx_images("mnist", "test")
+    assert X.shape == (10000, 28, 28) and X.dtype == np.uint8
+    assert np.bincount(y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # as published
+    train_labels = read_idx(data.path("mnist", "train-labels-idx1-ubyte.gz"))
+    assert np.bincount(train_labels).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
