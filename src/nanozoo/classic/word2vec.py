@@ -279,9 +279,10 @@ def _gradients(syn1, v, out_true, noise_j, lr, g, step):
         for d in range(D):
             f += syn1[t, d] * v[d]
         f = min(max(f, np.float32(-30.0)), np.float32(30.0))
-        g[k] = (np.float32(k == 0) - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * lr
+        gk = (np.float32(k == 0) - np.float32(1.0) / (np.float32(1.0) + np.exp(-f))) * lr
+        g[k] = gk
         for d in range(D):
-            step[d] += g[k] * syn1[t, d]
+            step[d] += gk * syn1[t, d]
 
 
 @_jit
@@ -297,13 +298,15 @@ def _sg_epoch(inputs, targets, wv, syn1, noise, B, done, total, alpha, min_alpha
         for j in range(start, stop):  # 1. the gradients, the output vectors as they were
             _gradients(syn1, wv[inputs[j]], targets[j], noise[j], lr, g[j - start], step[j - start])
         for j in range(start, stop):  # 2. the output vectors, the inputs as they were
+            i = inputs[j]
             for k in range(K + 1):
-                t = targets[j] if k == 0 else noise[j, k - 1]
+                t, gk = targets[j] if k == 0 else noise[j, k - 1], g[j - start, k]
                 for d in range(D):
-                    syn1[t, d] += g[j - start, k] * wv[inputs[j], d]
+                    syn1[t, d] += gk * wv[i, d]
         for j in range(start, stop):  # 3. the inputs
+            i, r = inputs[j], j - start
             for d in range(D):
-                wv[inputs[j], d] += step[j - start, d]
+                wv[i, d] += step[r, d]
 
 
 @_jit
@@ -323,8 +326,9 @@ def _cbow_epoch(ids, order, reach, W, wv, syn1, noise, B, done, total, alpha, mi
             count[r] = 0
             for off in range(-W, W + 1):
                 if off != 0 and 0 <= c + off < N and abs(off) <= reach[c]:
+                    w = ids[c + off]
                     for d in range(D):
-                        h[r, d] += wv[ids[c + off], d]
+                        h[r, d] += wv[w, d]
                     count[r] += 1
             if count[r] > 0:
                 for d in range(D):
@@ -333,15 +337,16 @@ def _cbow_epoch(ids, order, reach, W, wv, syn1, noise, B, done, total, alpha, mi
         for j in range(start, stop):  # 2. the output vectors
             r, c = j - start, order[j]
             for k in range(K + 1 if count[r] > 0 else 0):
-                t = ids[c] if k == 0 else noise[j, k - 1]
+                t, gk = ids[c] if k == 0 else noise[j, k - 1], g[r, k]
                 for d in range(D):
-                    syn1[t, d] += g[r, k] * h[r, d]
+                    syn1[t, d] += gk * h[r, d]
         for j in range(start, stop):  # 3. every word of the window gets its mean's step
             r, c = j - start, order[j]
             for off in range(-W, W + 1):
                 if count[r] > 0 and off != 0 and 0 <= c + off < N and abs(off) <= reach[c]:
+                    w = ids[c + off]
                     for d in range(D):
-                        wv[ids[c + off], d] += step[r, d]
+                        wv[w, d] += step[r, d]
 
 
 @functools.cache
