@@ -40,7 +40,7 @@ def test_word2vec_shakespeare_next_to_gensim(tmp_path, need_data, need):
         ["train.epochs=1", "train.vector_size=32", "data.n_similar=300", "data.n_map=60", "data.n_labels=20"],
     )
     final = nlp.run_word2vec(cfg, tmp_path, None)
-    # with these settings measured 0.779 (gensim against gensim: 0.863); the default run: 0.935 (0.970)
+    # with these settings measured 0.800 (gensim against gensim: 0.863); the default run: 0.935 (0.970)
     assert final["spearman_vs_gensim"] > 0.6  # the goal
     assert final["spearman_gensim_seeds"] > final["spearman_vs_gensim"]  # the ceiling is above us
     vectors = np.load(tmp_path / "vectors.npy")
