@@ -105,3 +105,19 @@ def test_numba_path_takes_the_numpy_paths_steps(sg):
 def test_backend_is_checked():
     with pytest.raises(ValueError, match="backend='cuda'"):
         Word2Vec(backend="cuda")
+
+
+def test_without_numba_auto_falls_back_to_numpy_with_one_warning(monkeypatch, caplog):
+    from nanozoo.classic import word2vec
+
+    monkeypatch.setattr(word2vec, "numba", None)
+    word2vec._numba_kernels.cache_clear()
+    try:
+        sentences = [["a", "b", "c", "a"]] * 5
+        for _ in range(2):
+            Word2Vec(vector_size=4, min_count=1, sample=0, epochs=1).fit(sentences)
+        assert sum("numba is not installed" in r.message for r in caplog.records) == 1
+        with pytest.raises(ValueError, match="backend='numba' needs numba"):
+            Word2Vec(vector_size=4, min_count=1, backend="numba").fit(sentences)
+    finally:
+        word2vec._numba_kernels.cache_clear()
