@@ -17,7 +17,7 @@ _W2V = Reference(
 EXPERIMENTS = [
     _exp(
         name="sentiment-lstm",
-        summary="LSTM (our cell) over word embeddings learnt from scratch on movie-review polarity (MR)",
+        summary="BiLSTM (our cell), max-pooled, over embeddings learnt from scratch on movie-review polarity",
         config="sentiment_lstm",
         reference=Reference(
             "test_acc",

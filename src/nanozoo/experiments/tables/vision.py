@@ -42,7 +42,7 @@ EXPERIMENTS = [
     ),
     _exp(
         name="fashion-mnist-cnn",
-        summary="LeNet-style CNN (3x3 convs 32, 64; our im2col conv) on Fashion-MNIST",
+        summary="LeNet-style CNN (3x3 convs 16, 32; F.conv2d, ours with model.conv_impl=ours), Fashion-MNIST",
         config="fashion_mnist_cnn",
         reference=_ACC(
             0.91,
