@@ -36,3 +36,13 @@ def test_loss_curves_label_and_style_each_series_and_title_the_run(tmp_path, mon
 def test_loss_curves_of_a_folder_without_config_still_draw(tmp_path):
     MetricsLog(tmp_path).write(1, 0.0, train_loss=1.0, my_aux_loss=0.5)
     assert plots.loss_curves(tmp_path).is_file()
+
+
+def test_image_grid_symmetric_puts_zero_in_the_middle_of_the_colour_map():
+    import numpy as np
+
+    w = np.array([[[1.0, -3.0], [0.0, 2.0]], [[0.5, 0.25], [0.0, 0.1]]])  # two 2x2 filters
+    fig = plots.image_grid(w, ["a", "b"], symmetric=True, cmap="RdBu_r")
+    assert [ax.images[0].get_clim() for ax in fig.axes[:2]] == [(-3.0, 3.0), (-0.5, 0.5)]
+    fig = plots.image_grid(w, ["a", "b"])  # default: each image stretched over [0, 1]
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), [[0.8, 0.0], [0.6, 1.0]])
