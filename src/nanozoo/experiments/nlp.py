@@ -50,9 +50,8 @@ class PolaritySplit:
 
 # NOTE: measured on one thread (load 3-4): the last state of a one-way LSTM (the old default) had reached
 # test 0.635 in 300 steps (Dec 2); this bidirectional, max-pooled one at lr 3e-3, 1,000 steps: val 0.7516,
-# test 0.7198 (142 s);
-# at lr 1e-2, 1,500 steps: val 0.7976, test 0.7760 (145-242 s). Val loss is lowest at step 700 (0.452; val
-# acc 0.791) and rises after it while the accuracy stays at 0.78-0.80.
+# test 0.7198 (142 s); at lr 1e-2, 1,500 steps: val 0.7976, test 0.7760 (145-242 s). Val loss is lowest at
+# step 700 (0.452; val acc 0.791) and rises after it while the accuracy stays at 0.78-0.80.
 @dataclass
 class SentimentLSTMConfig:
     model: TextClassifierConfig = field(
