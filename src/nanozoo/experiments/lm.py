@@ -107,6 +107,11 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
         if hasattr(tok, "decode_bytes"):  # a BPE run
             yield from sample_bytes(model, tok, ids or tok.encode("\n"), opts, gen)
             continue
+        if hasattr(tok, "bos_id"):  # a SentencePiece run (Llama): BOS, then the prompt
+            prompt = torch.tensor([tok.encode(opts.prompt, bos=True)], device=next(model.parameters()).device)
+            sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+            yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+            continue
         yield from sample_chars(
             model,
             tok,
@@ -133,6 +138,24 @@ def stream_text(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
     for nxt in tokens:
         yield utf8.decode(tok.decode_bytes(nxt.tolist()))
     yield utf8.decode(b"", final=True)
+
+
+def stream_pieces(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
+    """Text of (1,) tokens as they come from a SentencePiece model: each step decodes all the ids so far
+    and yields what is new (the dummy prefix and byte pieces decode only in context); a U+FFFD at the end,
+    perhaps a character whose bytes are still coming, waits for the next token."""
+    ids: list[int] = []
+    shown = ""
+    for nxt in tokens:
+        ids += nxt.tolist()
+        text = tok.decode(ids)
+        stable = text.rstrip("\ufffd")
+        if stable.startswith(shown) and len(stable) > len(shown):
+            yield stable[len(shown) :]
+            shown = stable
+    text = tok.decode(ids)
+    if text.startswith(shown):
+        yield text[len(shown) :]
 
 
 def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | None = None) -> Iterator[str]:
@@ -170,9 +193,13 @@ def save_vocab(vocab: CharVocab, run_dir: Path) -> None:
 
 
 def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab | Any:
-    """The tokenizer a run saved: tokenizer.json (character text), tokenizer.model (BPE text) or
-    vocab.json (the makemore names)."""
+    """The tokenizer a run saved: tokenizer.json (character text), tokenizer.model (BPE text),
+    sentencepiece.model (SentencePiece text) or vocab.json (the makemore names)."""
     run_dir = Path(run_dir)
+    if (run_dir / "sentencepiece.model").is_file():
+        from nanozoo.tokenizers import sentencepiece
+
+        return sentencepiece.load(run_dir / "sentencepiece.model")
     if (run_dir / "tokenizer.model").is_file():
         from nanozoo.tokenizers.regex import RegexTokenizer
 
@@ -195,5 +222,6 @@ __all__ = [
     "sample_text",
     "save_vocab",
     "split_loss",
+    "stream_pieces",
     "stream_text",
 ]
