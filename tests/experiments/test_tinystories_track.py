@@ -38,6 +38,30 @@ def test_the_260k_recipe_trains_a_vocabulary_of_its_own_and_samples(archive, tmp
     assert len(shards) == 3 and np.fromfile(shards[0], dtype=np.uint16)[0] == 1  # BOS first
     code, out, err = cli(["sample", str(run_dir), "--max-new-tokens", "10", "--seed", "0", "--prompt", "The"])
     assert code == 0 and out.startswith("The") and len(out) > 4, err
+    check_exports(run_dir, tmp_path / "export", cli)
+
+
+def check_exports(run_dir, out, cli):
+    """`nanozoo export` to llama2.c (model.bin + tokenizer.bin) and to HF: both load back to equal logits."""
+    import torch
+
+    from nanozoo.experiments.registry import load_model
+    from nanozoo.models import llama2c
+    from nanozoo.models.llama import Llama
+    from nanozoo.tokenizers import sentencepiece
+
+    model, _ = load_model(run_dir)
+    x = torch.randint(0, model.config.vocab_size, (2, 9))
+    code, out_text, err = cli(["export", str(run_dir), str(out / "c"), "--format", "llama2c"])
+    assert code == 0 and "tokenizer.bin" in out_text, err
+    assert torch.allclose(llama2c.load(out / "c" / "model.bin").logits(x), model.logits(x), atol=1e-5)
+    tok = sentencepiece.load(run_dir / "sentencepiece.model")
+    assert (out / "c" / "tokenizer.bin").read_bytes() == sentencepiece.to_llama2c(tok)
+    code, _, err = cli(["export", str(run_dir), str(out / "hf")])
+    assert code == 0, err
+    assert torch.allclose(Llama.from_pretrained(out / "hf").logits(x), model.logits(x), atol=1e-5)
+    code, _, err = cli(["export", str(run_dir), str(out / "x"), "--format", "onnx"])
+    assert code == 1 and "expected one of hf, llama2c" in err
 
 
 def test_the_15m_recipe_reads_llama2s_tokenizer(archive, tmp_path, need_data):
@@ -60,3 +84,11 @@ def test_our_encoder_and_the_library_write_the_same_shards(archive, tmp_path, ne
     ours = tinystories.pretokenize(path, StoryEncoder(tok, library=False), tmp_path / "ours")
     lib = tinystories.pretokenize(path, StoryEncoder(tok, library=True), tmp_path / "lib", workers=2)
     assert [f.read_bytes() for f in ours] == [f.read_bytes() for f in lib]
+
+
+def test_a_gpt_run_exports_to_hf_and_refuses_llama2c(tmp_path, cli, tiny_gpt_overrides):
+    run_dir, _ = runner.train("shakespeare-char", tiny_gpt_overrides, runs_root=tmp_path)
+    code, out, err = cli(["export", str(run_dir), str(tmp_path / "hf")])
+    assert code == 0 and (tmp_path / "hf" / "config.json").is_file(), err
+    code, _, err = cli(["export", str(run_dir), str(tmp_path / "c"), "--format", "llama2c"])
+    assert code == 1 and "only a Llama exports to llama2.c" in err and not (tmp_path / "c").exists()

@@ -183,6 +183,45 @@ def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | 
 
 
 # ---------------------------------------------------------------------------------------------------
+# Export
+
+
+EXPORT_FORMATS = ("hf", "llama2c")
+
+
+def export_run(run_dir: str | Path, out: str | Path, fmt: str) -> list[Path]:
+    """`nanozoo export`: a trained run's model in another program's format, into the folder `out`.
+    "hf": config.json + model.safetensors that transformers loads (GPT -> GPT2LMHeadModel, Llama ->
+    LlamaForCausalLM); "llama2c": run.c's model.bin, and its tokenizer.bin when the run's tokenizer is a
+    SentencePiece model (run.c reads only those). Returns the files written."""
+    if fmt not in EXPORT_FORMATS:
+        raise ExperimentError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    model, _ = load_model(run_dir)
+    out = Path(out)
+    if fmt == "hf":
+        if not hasattr(model, "save_pretrained"):
+            raise ExperimentError(
+                f"{run_dir} holds a {type(model).__name__}: only GPT and Llama export to HF"
+            )
+        model.save_pretrained(out)
+        return [out / "config.json", out / "model.safetensors"]
+    if not isinstance(model, Llama):
+        raise ExperimentError(f"{run_dir} holds a {type(model).__name__}: only a Llama exports to llama2.c")
+    from nanozoo.models import llama2c
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [llama2c.export(model, out / "model.bin")]
+    tok = load_tokenizer(run_dir)
+    if hasattr(tok, "bos_id"):
+        from nanozoo.core.atomic import atomic_write
+        from nanozoo.tokenizers.sentencepiece import to_llama2c
+
+        atomic_write(out / "tokenizer.bin", to_llama2c(tok))
+        written.append(out / "tokenizer.bin")
+    return written
+
+
+# ---------------------------------------------------------------------------------------------------
 # A run's tokenizer
 
 
@@ -212,8 +251,10 @@ def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab | Any:
 
 
 __all__ = [
+    "EXPORT_FORMATS",
     "MODELS",
     "build",
+    "export_run",
     "generator",
     "load_tokenizer",
     "reads_window",
