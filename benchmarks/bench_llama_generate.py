@@ -1,13 +1,14 @@
 """Greedy generation speed of our Llama vs HF transformers vs llama2.c's run.c, same weights, same run.
 
-Ours decodes with its Linear weights column-major (`sampling.decoding`; each call converts and converts back,
-and that time is in its figure). Shape: llama2.c's 15M model (dim 288, 6 layers, 6 heads, vocab 32000, context 256), random weights; one BOS
-token as the prompt, 200 new tokens, batch 1, CPU. Ours runs with its KV cache (torch), also with int8
-dynamic quantization of the linear layers; `--compile` adds torch.compile. HF is LlamaForCausalLM loaded
-from our save_pretrained folder (`generate`, do_sample=False, 200 tokens forced). run.c is compiled with
-`gcc -O3 -march=native -fopenmp` and run on our llama2.c export with the real Llama 2 tokenizer.bin; its
-own "achieved tok/s" line is what it reports (it starts its clock after the first token). Rounds alternate
-between the contenders so other load falls on all alike; the median round is printed.
+Shape: llama2.c's 15M model (dim 288, 6 layers, 6 heads, vocab 32000, context 256), random weights; one
+BOS token as the prompt, 200 new tokens, batch 1, CPU. Ours decodes with its KV cache and its Linear
+weights column-major (`sampling.decoding`: each call converts them and back, and that time is in its
+figure); also with int8 dynamic quantization of the linear layers, and with `--compile` torch.compile.
+HF is LlamaForCausalLM loaded from our save_pretrained folder (`generate`, do_sample=False, 200 tokens
+forced). run.c is compiled with `gcc -O3 -march=native -fopenmp` and run on our llama2.c export with the
+real Llama 2 tokenizer.bin; its own "achieved tok/s" line is what it reports (it starts its clock after
+the first token). Rounds alternate between the contenders so other load falls on all alike; the median
+round is printed.
 
     python benchmarks/bench_llama_generate.py [--rounds 3] [--tokens 200] [--threads 2] [--compile]
 """
