@@ -92,3 +92,14 @@ def test_a_gpt_run_exports_to_hf_and_refuses_llama2c(tmp_path, cli, tiny_gpt_ove
     assert code == 0 and (tmp_path / "hf" / "config.json").is_file(), err
     code, _, err = cli(["export", str(run_dir), str(tmp_path / "c"), "--format", "llama2c"])
     assert code == 1 and "only a Llama exports to llama2.c" in err and not (tmp_path / "c").exists()
+
+
+def test_the_recipes_have_llama2cs_parameter_counts():
+    from nanozoo.models.llama import Llama
+
+    counts = {}
+    for name, vocab in (("tinystories-llama-260k", 512), ("tinystories-llama-15m", 32000)):
+        cfg = registry.get(name).default_config().model
+        cfg.vocab_size = vocab
+        counts[name] = Llama(cfg).num_params()
+    assert counts == {"tinystories-llama-260k": 260_032, "tinystories-llama-15m": 15_191_712}
