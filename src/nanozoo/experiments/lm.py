@@ -159,14 +159,19 @@ def stream_pieces(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
 
 
 def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | None = None) -> Iterator[str]:
-    """`nanozoo sample --hf-dir DIR`: an HF GPT-2 checkpoint with GPT-2's vocabulary: DIR's own
-    vocab.json + merges.txt (what HF ships beside the weights), else the catalogue's `gpt2_bpe` files.
-    An empty prompt starts from <|endoftext|>, as GPT-2 was trained."""
-    from nanozoo.tokenizers.gpt import GPT2_SPECIAL, from_gpt2_files, gpt2
-
+    """`nanozoo sample --hf-dir DIR`: an HF checkpoint, GPT-2 or Llama (config.json's model_type).
+    GPT-2 reads DIR's own vocab.json + merges.txt (what HF ships beside the weights), else the catalogue's
+    `gpt2_bpe` files, and an empty prompt starts from <|endoftext|>, as GPT-2 was trained. A Llama reads
+    DIR's SentencePiece tokenizer.model, else Llama 2's (`llama2_tokenizer`), and starts from BOS."""
     if opts.exclude_train or opts.mark_train:
         raise ExperimentError("--exclude-train and --mark-train are for runs on names, not --hf-dir")
     hf_dir = Path(hf_dir)
+    config = hf_dir / "config.json"
+    if config.is_file() and json.loads(config.read_text()).get("model_type") == "llama":
+        yield from _sample_llama(hf_dir, opts, data_dir)
+        return
+    from nanozoo.tokenizers.gpt import GPT2_SPECIAL, from_gpt2_files, gpt2
+
     model = GPT.from_pretrained(hf_dir).eval()
     files = hf_dir / "vocab.json", hf_dir / "merges.txt"
     tok = from_gpt2_files(*files) if all(f.is_file() for f in files) else gpt2(data_dir)
@@ -180,6 +185,25 @@ def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | 
     for k in range(opts.num):
         yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
         yield from sample_bytes(model, tok, ids, opts, gen)
+
+
+def _sample_llama(hf_dir: Path, opts: SampleOptions, data_dir: Path | None) -> Iterator[str]:
+    from nanozoo.data import path
+    from nanozoo.tokenizers import sentencepiece
+
+    model = Llama.from_pretrained(hf_dir).eval()
+    own = hf_dir / "tokenizer.model"
+    tok = sentencepiece.load(own if own.is_file() else path("llama2_tokenizer", "tokenizer.model", data_dir))
+    if model.config.vocab_size < tok.vocab_size:
+        raise ExperimentError(
+            f"{hf_dir}: vocab_size={model.config.vocab_size} is smaller than the tokenizer's {tok.vocab_size}"
+        )
+    prompt = torch.tensor([tok.encode(opts.prompt, bos=True)])
+    gen = generator(opts.seed)
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+    for k in range(opts.num):
+        yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
+        yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
 
 
 # ---------------------------------------------------------------------------------------------------
