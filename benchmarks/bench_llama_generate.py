@@ -1,12 +1,14 @@
 """Greedy generation speed of our Llama vs HF transformers vs llama2.c's run.c, same weights, same run.
 
-Shape: llama2.c's 15M model (dim 288, 6 layers, 6 heads, vocab 32000, context 256), random weights; one BOS
-token as the prompt, 200 new tokens, batch 1, CPU. Ours runs with its KV cache (torch), also with int8
-dynamic quantization of the linear layers; `--compile` adds torch.compile. HF is LlamaForCausalLM loaded
-from our save_pretrained folder (`generate`, do_sample=False, 200 tokens forced). run.c is compiled with
-`gcc -O3 -march=native -fopenmp` and run on our llama2.c export with the real Llama 2 tokenizer.bin; its
-own "achieved tok/s" line is what it reports (it starts its clock after the first token). Rounds alternate
-between the contenders so other load falls on all alike; the median round is printed.
+Shape: llama2.c's 15M model (dim 288, 6 layers, 6 heads, vocab 32000, context 256), random weights; one
+BOS token as the prompt, 200 new tokens, batch 1, CPU. Ours decodes with its KV cache and its Linear
+weights column-major (`sampling.decoding`: each call converts them and back, and that time is in its
+figure); also with int8 dynamic quantization of the linear layers, and with `--compile` torch.compile.
+HF is LlamaForCausalLM loaded from our save_pretrained folder (`generate`, do_sample=False, 200 tokens
+forced). run.c is compiled with `gcc -O3 -march=native -fopenmp` and run on our llama2.c export with the
+real Llama 2 tokenizer.bin; its own "achieved tok/s" line is what it reports (it starts its clock after
+the first token). Rounds alternate between the contenders so other load falls on all alike; the median
+round is printed.
 
     python benchmarks/bench_llama_generate.py [--rounds 3] [--tokens 200] [--threads 2] [--compile]
 """
@@ -27,7 +29,7 @@ import torch
 
 from nanozoo import data
 from nanozoo.models import llama2c
-from nanozoo.models.llama import Llama, LlamaConfig
+from nanozoo.models.llama import Llama, LlamaConfig, quantize_int8
 
 RUN_C = Path(os.environ.get("NANOZOO_DATA", "../shared/datasets")).parent / "peers" / "llama2c" / "run.c"
 
@@ -57,7 +59,7 @@ def main() -> None:
 
     ours.save_pretrained(work / "hf")
     hf = transformers.LlamaForCausalLM.from_pretrained(work / "hf", attn_implementation="sdpa").eval()
-    int8 = torch.ao.quantization.quantize_dynamic(ours, {torch.nn.Linear}, dtype=torch.qint8)  # a copy
+    int8 = quantize_int8(ours)  # a copy
     greedy = dict(
         do_sample=False,
         max_new_tokens=n,
@@ -104,7 +106,9 @@ def main() -> None:
             rates["llama2.c run.c"].append(run_c_rate())
     med = {k: statistics.median(v) for k, v in rates.items()}
     hf_rate = med["HF LlamaForCausalLM.generate"]
+    load = os.getloadavg()[0]
     print(f"\n15M shape, {n} new tokens, batch 1, {args.threads} threads, median of {args.rounds} rounds")
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, load average {load:.1f}")
     print(f"{'':34s} {'tokens/s':>9s} {'vs HF':>7s} {'vs run.c':>9s}")
     for k, v in med.items():
         vs_c = f"{v / med['llama2.c run.c']:8.2f}x" if run_c else "       -"

@@ -83,15 +83,15 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     nanozoo = str(Path(sys.executable).with_name("nanozoo"))
+    dense = "--no-dense" if args.mode == "bm25" else "--dense"  # --dense embeds the corpus at start-up
     proc = subprocess.Popen(
-        [nanozoo, "search", "serve", "--index", args.index_dir, "--port", str(port)],
+        [nanozoo, "search", "serve", "--index", args.index_dir, "--port", str(port), dense],
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_ready(url, proc)
-        httpx.get(
-            url + "/search", params={"q": "warm up", "mode": args.mode}, timeout=300
-        )  # loads an encoder
+        wait_ready(url, proc, timeout=120 if args.mode == "bm25" else 3600)
+        warm = {"q": "warm up", "mode": args.mode}
+        httpx.get(url + "/search", params=warm, timeout=300)  # the query encoder loads on first use
         lock, latencies, errors, budget = threading.Lock(), [], [], [args.max_requests]
         t0 = time.monotonic()
         deadline = t0 + args.seconds

@@ -207,3 +207,28 @@ def test_a_row_that_stops_early_repeats_its_stop_and_padding_is_not_penalised():
     assert torch.equal(alone, with_pad)
     with pytest.raises(ValueError, match="mask has shape"):
         model.generate(prompts, 2, mask=mask)
+
+
+def test_sample_hf_dir_runs_a_llama_as_transformers_does(need, need_data, tmp_path, capsys):
+    """`nanozoo sample --hf-dir` on an HF Llama folder with Llama 2's tokenizer: greedy text == HF's."""
+    transformers = need("transformers")
+    from nanozoo.cli import main
+    from nanozoo.tokenizers import sentencepiece
+
+    tok = sentencepiece.load(need_data("llama2_tokenizer", "tokenizer.model"))
+    torch.manual_seed(0)
+    cfg = transformers.LlamaConfig(
+        vocab_size=32000, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=64,
+    )  # fmt: skip
+    hf = transformers.LlamaForCausalLM(cfg).eval()
+    with torch.no_grad():
+        for p in hf.parameters():
+            p.copy_(torch.randn_like(p) * 0.5 + (1.0 if p.dim() == 1 else 0.0))
+    hf.save_pretrained(tmp_path)  # no tokenizer.model in the folder: the catalogue's Llama 2 one is used
+    ids = torch.tensor([tok.encode("Once upon a time", bos=True)])
+    theirs = hf.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False, pad_token_id=0)
+    expected = "Once upon a time" + tok.decode(theirs[0].tolist())[len(tok.decode(ids[0].tolist())) :]
+    main(["sample", "--hf-dir", str(tmp_path), "--prompt", "Once upon a time", "--max-new-tokens", "12",
+          "--temperature", "0"])  # fmt: skip
+    assert capsys.readouterr().out == expected + "\n"

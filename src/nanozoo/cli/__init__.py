@@ -57,6 +57,7 @@ def _register_commands() -> None:
         data,
         diagnostics,
         experiments,
+        export,
         recsys,
         search,
         sweep,

@@ -110,7 +110,9 @@ def train(
 def sample(
     run: Path = typer.Argument(None, metavar="[RUN_DIR]", help="a trained run folder (or --hf-dir)"),
     hf_dir: Path = typer.Option(
-        None, "--hf-dir", help="instead of a run: an HF GPT-2 folder (config.json, model.safetensors)"
+        None,
+        "--hf-dir",
+        help="instead of a run: an HF GPT-2 or Llama folder (config.json + model.safetensors)",
     ),
     prompt: str = typer.Option(
         "", help="text to continue, in the run's vocabulary; names runs: how every name starts"
@@ -138,7 +140,7 @@ def sample(
         False, "--mark-train", help="names runs: mark the names found in the training set"
     ),
 ) -> None:
-    """Sample from a trained run folder, or an HF GPT-2 checkpoint, streaming tokens as they come."""
+    """Sample from a trained run folder, or an HF GPT-2 or Llama checkpoint, streaming tokens as they come."""
     from nanozoo.experiments import SampleOptions, runner
 
     if (run is None) == (hf_dir is None):

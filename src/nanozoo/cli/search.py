@@ -97,6 +97,9 @@ def serve(
     index_dir: Path = typer.Option(..., "--index", metavar="DIR", help="an index folder"),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    dense: bool = typer.Option(
+        True, "--dense/--no-dense", help="embed (or load the cached embeddings) at start-up for dense/hybrid"
+    ),
 ) -> None:
     """Serve DIR over HTTP: GET /search?q=&k=&mode=, /doc/{id}, /health; the page at /; OpenAPI at /docs."""
     import uvicorn
@@ -104,6 +107,8 @@ def serve(
     from nanozoo.systems.search.index import Index
     from nanozoo.systems.search.serve import create_app
 
-    app = create_app(Index(index_dir))
+    app = create_app(Index(index_dir), dense=dense)
+    if dense:
+        print("preparing dense retrieval (the first time embeds every document; --no-dense skips it)")
     print(f"serving {index_dir} at http://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

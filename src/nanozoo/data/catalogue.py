@@ -77,6 +77,9 @@ _MNIST = "https://storage.googleapis.com/cvdf-datasets/mnist/"  # LeCun's files 
 _FASHION = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 _CRANFIELD = "https://raw.githubusercontent.com/stevinjs/CS7IS3-CA1/43ab37069572a9e9719efe79ac8ae4d2c78c4588/resources/"
 _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/"
+_TINYSTORIES = (
+    "https://huggingface.co/datasets/roneneldan/TinyStories/resolve/f54c09fd23315a6f9c86f9dc80f725de7d8f9c64/"
+)
 _MULTI30K = "https://github.com/multi30k/dataset/raw/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
 
 CATALOGUE: dict[str, Dataset] = {
@@ -220,6 +223,20 @@ CATALOGUE: dict[str, Dataset] = {
                         433869,
                     ),
                 ]
+            ),
+        ),
+        Dataset(
+            "tinystories",
+            "TinyStories (Eldan & Li 2023): ~2.7M short stories by GPT-3.5/GPT-4 in 50 JSON shards, the "
+            "archive llama2.c trains its stories260K/15M models on (not in the data mirror: 1.6 GB)",
+            "CDLA-Sharing-1.0",
+            (
+                DataFile(
+                    "TinyStories_all_data.tar.gz",  # the HF LFS object at the pinned dataset revision
+                    "26cf7605aca15bc4ea6fa637256400d9d01317b28ed296172b2d1dd160cd7699",
+                    1608001638,
+                    _TINYSTORIES + "TinyStories_all_data.tar.gz",
+                ),
             ),
         ),
         Dataset(

@@ -107,6 +107,11 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
         if hasattr(tok, "decode_bytes"):  # a BPE run
             yield from sample_bytes(model, tok, ids or tok.encode("\n"), opts, gen)
             continue
+        if hasattr(tok, "bos_id"):  # a SentencePiece run (Llama): BOS, then the prompt
+            prompt = torch.tensor([tok.encode(opts.prompt, bos=True)], device=next(model.parameters()).device)
+            sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+            yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+            continue
         yield from sample_chars(
             model,
             tok,
@@ -135,15 +140,38 @@ def stream_text(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
     yield utf8.decode(b"", final=True)
 
 
-def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | None = None) -> Iterator[str]:
-    """`nanozoo sample --hf-dir DIR`: an HF GPT-2 checkpoint with GPT-2's vocabulary: DIR's own
-    vocab.json + merges.txt (what HF ships beside the weights), else the catalogue's `gpt2_bpe` files.
-    An empty prompt starts from <|endoftext|>, as GPT-2 was trained."""
-    from nanozoo.tokenizers.gpt import GPT2_SPECIAL, from_gpt2_files, gpt2
+def stream_pieces(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
+    """Text of (1,) tokens as they come from a SentencePiece model: each step decodes all the ids so far
+    and yields what is new (the dummy prefix and byte pieces decode only in context); a U+FFFD at the end,
+    perhaps a character whose bytes are still coming, waits for the next token."""
+    ids: list[int] = []
+    shown = ""
+    for nxt in tokens:
+        ids += nxt.tolist()
+        text = tok.decode(ids)
+        stable = text.rstrip("\ufffd")
+        if stable.startswith(shown) and len(stable) > len(shown):
+            yield stable[len(shown) :]
+            shown = stable
+    text = tok.decode(ids)
+    if text.startswith(shown):
+        yield text[len(shown) :]
 
+
+def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | None = None) -> Iterator[str]:
+    """`nanozoo sample --hf-dir DIR`: an HF checkpoint, GPT-2 or Llama (config.json's model_type).
+    GPT-2 reads DIR's own vocab.json + merges.txt (what HF ships beside the weights), else the catalogue's
+    `gpt2_bpe` files, and an empty prompt starts from <|endoftext|>, as GPT-2 was trained. A Llama reads
+    DIR's SentencePiece tokenizer.model, else Llama 2's (`llama2_tokenizer`), and starts from BOS."""
     if opts.exclude_train or opts.mark_train:
         raise ExperimentError("--exclude-train and --mark-train are for runs on names, not --hf-dir")
     hf_dir = Path(hf_dir)
+    config = hf_dir / "config.json"
+    if config.is_file() and json.loads(config.read_text()).get("model_type") == "llama":
+        yield from _sample_llama(hf_dir, opts, data_dir)
+        return
+    from nanozoo.tokenizers.gpt import GPT2_SPECIAL, from_gpt2_files, gpt2
+
     model = GPT.from_pretrained(hf_dir).eval()
     files = hf_dir / "vocab.json", hf_dir / "merges.txt"
     tok = from_gpt2_files(*files) if all(f.is_file() for f in files) else gpt2(data_dir)
@@ -159,6 +187,64 @@ def sample_pretrained(hf_dir: str | Path, opts: SampleOptions, data_dir: Path | 
         yield from sample_bytes(model, tok, ids, opts, gen)
 
 
+def _sample_llama(hf_dir: Path, opts: SampleOptions, data_dir: Path | None) -> Iterator[str]:
+    from nanozoo.data import path
+    from nanozoo.tokenizers import sentencepiece
+
+    model = Llama.from_pretrained(hf_dir).eval()
+    own = hf_dir / "tokenizer.model"
+    tok = sentencepiece.load(own if own.is_file() else path("llama2_tokenizer", "tokenizer.model", data_dir))
+    if model.config.vocab_size < tok.vocab_size:
+        raise ExperimentError(
+            f"{hf_dir}: vocab_size={model.config.vocab_size} is smaller than the tokenizer's {tok.vocab_size}"
+        )
+    prompt = torch.tensor([tok.encode(opts.prompt, bos=True)])
+    gen = generator(opts.seed)
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+    for k in range(opts.num):
+        yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
+        yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Export
+
+
+EXPORT_FORMATS = ("hf", "llama2c")
+
+
+def export_run(run_dir: str | Path, out: str | Path, fmt: str) -> list[Path]:
+    """`nanozoo export`: a trained run's model in another program's format, into the folder `out`.
+    "hf": config.json + model.safetensors that transformers loads (GPT -> GPT2LMHeadModel, Llama ->
+    LlamaForCausalLM); "llama2c": run.c's model.bin, and its tokenizer.bin when the run's tokenizer is a
+    SentencePiece model (run.c reads only those). Returns the files written."""
+    if fmt not in EXPORT_FORMATS:
+        raise ExperimentError(f"--format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    model, _ = load_model(run_dir)
+    out = Path(out)
+    if fmt == "hf":
+        if not hasattr(model, "save_pretrained"):
+            raise ExperimentError(
+                f"{run_dir} holds a {type(model).__name__}: only GPT and Llama export to HF"
+            )
+        model.save_pretrained(out)
+        return [out / "config.json", out / "model.safetensors"]
+    if not isinstance(model, Llama):
+        raise ExperimentError(f"{run_dir} holds a {type(model).__name__}: only a Llama exports to llama2.c")
+    from nanozoo.models import llama2c
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [llama2c.export(model, out / "model.bin")]
+    tok = load_tokenizer(run_dir)
+    if hasattr(tok, "bos_id"):
+        from nanozoo.core.atomic import atomic_write
+        from nanozoo.tokenizers.sentencepiece import to_llama2c
+
+        atomic_write(out / "tokenizer.bin", to_llama2c(tok))
+        written.append(out / "tokenizer.bin")
+    return written
+
+
 # ---------------------------------------------------------------------------------------------------
 # A run's tokenizer
 
@@ -170,9 +256,13 @@ def save_vocab(vocab: CharVocab, run_dir: Path) -> None:
 
 
 def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab | Any:
-    """The tokenizer a run saved: tokenizer.json (character text), tokenizer.model (BPE text) or
-    vocab.json (the makemore names)."""
+    """The tokenizer a run saved: tokenizer.json (character text), tokenizer.model (BPE text),
+    sentencepiece.model (SentencePiece text) or vocab.json (the makemore names)."""
     run_dir = Path(run_dir)
+    if (run_dir / "sentencepiece.model").is_file():
+        from nanozoo.tokenizers import sentencepiece
+
+        return sentencepiece.load(run_dir / "sentencepiece.model")
     if (run_dir / "tokenizer.model").is_file():
         from nanozoo.tokenizers.regex import RegexTokenizer
 
@@ -185,8 +275,10 @@ def load_tokenizer(run_dir: str | Path) -> CharTokenizer | CharVocab | Any:
 
 
 __all__ = [
+    "EXPORT_FORMATS",
     "MODELS",
     "build",
+    "export_run",
     "generator",
     "load_tokenizer",
     "reads_window",
@@ -195,5 +287,6 @@ __all__ = [
     "sample_text",
     "save_vocab",
     "split_loss",
+    "stream_pieces",
     "stream_text",
 ]

@@ -31,7 +31,7 @@ from torch import nn
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
 from nanozoo.models.gpt import KVCache, attention_inputs, manual_attention
-from nanozoo.models.positions import rope, rope_angles
+from nanozoo.models.positions import rope_angles, rotate
 from nanozoo.models.sampling import next_tokens
 
 
@@ -143,23 +143,24 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(cfg.n_embd, cfg.n_kv_head * D, bias=False)
         self.o_proj = nn.Linear(cfg.n_head * D, cfg.n_embd, bias=False)
 
-    def forward(self, x: torch.Tensor, pos: torch.Tensor, bias, kv=None, t0: int = 0) -> torch.Tensor:
-        """As GPT's attention: x (B, T, C) at positions `pos`; `kv` this layer's cache buffers."""
+    def forward(self, x: torch.Tensor, angles, bias, kv=None, t0: int = 0) -> torch.Tensor:
+        """As GPT's attention: x (B, T, C) whose positions' RoPE `angles` (cos, sin) the model computed
+        once for all layers; `kv` this layer's cache buffers."""
         cfg = self.cfg
         B, T, _ = x.shape
         H, Hkv, D = cfg.n_head, cfg.n_kv_head, cfg.head_dim
         q = self.q_proj(x).view(B, T, H, D).transpose(1, 2)  # (B, H, T, D)
         k = self.k_proj(x).view(B, T, Hkv, D).transpose(1, 2)  # (B, Hkv, T, D)
         v = self.v_proj(x).view(B, T, Hkv, D).transpose(1, 2)  # (B, Hkv, T, D)
-        pos, base = scaled_positions(pos, cfg)
-        q, k = rope(q, pos, base), rope(k, pos, base)
+        q, k = rotate(q, *angles), rotate(k, *angles)
         if kv is not None:  # the cache holds the Hkv heads: GQA's saving
             kv[0][:, :, t0 : t0 + T], kv[1][:, :, t0 : t0 + T] = k, v
             k, v = kv[0][:, :, : t0 + T], kv[1][:, :, : t0 + T]
-        ### BEGIN SOLUTION
-        k = k.repeat_interleave(H // Hkv, dim=1)  # (B, H, L, D): each kv head serves H/Hkv query heads
-        v = v.repeat_interleave(H // Hkv, dim=1)
-        ### END SOLUTION
+        if H != Hkv:
+            ### BEGIN SOLUTION
+            k = k.repeat_interleave(H // Hkv, dim=1)  # (B, H, L, D): each kv head serves H/Hkv query heads
+            v = v.repeat_interleave(H // Hkv, dim=1)
+            ### END SOLUTION
         p = cfg.dropout if self.training else 0.0
         if cfg.attn_impl == "manual":
             y = manual_attention(q, k, v, bias, p)
@@ -205,8 +206,8 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, pos, bias, kv=None, t0: int = 0) -> torch.Tensor:
-        x = x + self.drop(self.self_attn(self.input_layernorm(x), pos, bias, kv, t0))
+    def forward(self, x: torch.Tensor, angles, bias, kv=None, t0: int = 0) -> torch.Tensor:
+        x = x + self.drop(self.self_attn(self.input_layernorm(x), angles, bias, kv, t0))
         return x + self.drop(self.mlp(self.post_attention_layernorm(x)))
 
 
@@ -258,9 +259,11 @@ class Llama(nn.Module):
     def hidden(self, idx: torch.Tensor, mask=None, cache: KVCache | None = None) -> torch.Tensor:
         t0 = cache.n if cache is not None else 0
         pos, bias = attention_inputs(idx, mask, cache)
+        pos, base = scaled_positions(pos, self.config)
+        angles = rope_angles(pos, self.config.head_dim, base)  # one (cos, sin) for every layer
         x = self.model.embed_tokens(idx)
         for i, block in enumerate(self.model.layers):
-            x = block(x, pos, bias, None if cache is None else (cache.k[i], cache.v[i]), t0)
+            x = block(x, angles, bias, None if cache is None else (cache.k[i], cache.v[i]), t0)
         if cache is not None:
             cache.n += idx.size(1)
         return self.model.norm(x)
@@ -392,4 +395,20 @@ class Llama(nn.Module):
                 ours[k].copy_(v)
 
 
-__all__ = ["Llama", "LlamaConfig", "RMSNorm", "permute_qk", "rope_interleaved", "unpermute_qk"]
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """A CPU copy of `model` whose `nn.Linear` layers are int8 with dynamic quantization (weights int8 per
+    tensor, activations quantized on the fly at each call): a quarter of the weight bytes to read per
+    token. The embedding stays fp32. The original is untouched."""
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():  # NOTE: torch.ao's eager quantization warns that torchao replaces it
+        warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(model).cpu().eval(), {nn.Linear}, dtype=torch.qint8, inplace=True
+        )
+
+
+__all__ = [
+    "Llama", "LlamaConfig", "RMSNorm", "permute_qk", "quantize_int8", "rope_interleaved", "unpermute_qk"
+]  # fmt: skip

@@ -56,8 +56,13 @@ def rope_angles(pos: torch.Tensor, D: int, base: float = 10000.0) -> tuple[torch
 def rope(x: torch.Tensor, pos: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
     """Rotate `x` (B, H, T, D) by its positions `pos` (T,) or (B, T): channel pairs (i, i + D/2) turn by
     angle `pos * base^(-2i/D)`."""
-    cos, sin = rope_angles(pos, x.size(-1), base)  # (T, D) or (B, T, D)
-    if pos.dim() == 2:
+    return rotate(x, *rope_angles(pos, x.size(-1), base))
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """`rope` with its angles computed once (`rope_angles`, (T, D) or (B, T, D)), for a model that rotates
+    the queries and keys of every layer at the same positions."""
+    if cos.dim() == 3:
         cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, D): the same angles for every head
     x1, x2 = x.chunk(2, dim=-1)  # 2 x (B, H, T, D/2)
     rotated = torch.cat([-x2, x1], dim=-1)  # (B, H, T, D): each pair (a, b) -> (-b, a)

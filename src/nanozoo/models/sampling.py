@@ -7,6 +7,7 @@ Shared by every language model (`GPT.generate`, the makemore ladder, the next-ch
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -51,6 +52,27 @@ def sample_next(
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
 
 
+@contextmanager
+def decoding(model: nn.Module) -> Iterator[None]:
+    """Eval mode, and every `nn.Linear` weight stored column-major, while inside: the same (out, in) values
+    laid out as the contiguous (in, out) transpose. A decoding step multiplies a few rows by each weight,
+    and MKL's kernel for that is 2-3x faster on the transposed layout than on `F.linear`'s usual one (the
+    15M Llama's 32000 x 288 head: 1.7 vs 5.5 ms on one core); a training batch is not, so the weights and
+    the mode go back on exit. One matrix is copied at a time: at most one extra in memory."""
+    was_training = model.training
+    weights = list({id(m.weight): m.weight for m in model.modules() if isinstance(m, nn.Linear)}.values())
+    model.eval()
+    with torch.no_grad():
+        for w in weights:
+            w.data = w.data.t().contiguous().t()
+        try:
+            yield
+        finally:
+            for w in weights:
+                w.data = w.data.contiguous()
+            model.train(was_training)
+
+
 @torch.no_grad()
 def next_tokens(
     model: nn.Module,
@@ -79,14 +101,12 @@ def next_tokens(
     stops = [[stop]] if isinstance(stop, int) else [list(q) for q in stop or [] if len(q)]
     start = ctx.size(1)
     T = model.config.block_size
-    was_training = model.training
-    model.eval()
     cache = None
     if use_cache and hasattr(model, "new_cache"):
         cache = model.new_cache(len(ctx), min(T, ctx.size(1) + max_new))
     done = torch.zeros(len(ctx), dtype=torch.bool, device=ctx.device)
     x, m = ctx, mask  # what the model has not seen yet: the whole prompt, then one token per step
-    try:
+    with decoding(model):
         for _ in range(max(max_new, 0)):
             if cache is None or cache.n + x.size(1) > cache.length:
                 # no cache, or a full one: the last T tokens again (positions cannot slide under a cache)
@@ -115,8 +135,6 @@ def next_tokens(
                         done |= (new[:, -len(q) :] == torch.tensor(q, device=new.device)).all(dim=1)
                 if done.all():
                     break
-    finally:
-        model.train(was_training)
 
 
-__all__ = ["check_sampling", "next_tokens", "sample_next"]
+__all__ = ["check_sampling", "decoding", "next_tokens", "sample_next"]

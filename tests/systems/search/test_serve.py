@@ -27,9 +27,9 @@ def server(tmp_path_factory, need, hash_encoder):
         "3,Boundary layers,transition of the laminar boundary layer on a flat plate\n"
     )
     build(d / "c.csv", d / "ix")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    sock = socket.socket()  # bound here and handed to uvicorn: no other process can take the port between
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(Index(d / "ix", encoder=hash_encoder())),
         host="127.0.0.1",
@@ -37,7 +37,7 @@ def server(tmp_path_factory, need, hash_encoder):
         log_level="warning",
     )
     srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(200):
         if srv.started:
@@ -47,6 +47,7 @@ def server(tmp_path_factory, need, hash_encoder):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(10)
+    sock.close()
 
 
 def test_search_doc_health_and_openapi(server, need):
@@ -145,3 +146,22 @@ def test_the_page_in_a_real_browser(server, need, tmp_path):
         finally:
             browser.close()
     assert (tmp_path / "search-page.png").stat().st_size > 1000
+
+
+def test_dense_is_ready_before_the_first_request_and_can_be_off(tmp_path, need, hash_encoder):
+    need("httpx")
+    from fastapi.testclient import TestClient
+
+    from nanozoo.systems.search.serve import create_app
+
+    (tmp_path / "c.csv").write_text("id,title,text\n1,Swept wings,lift of a swept wing\n2,Drag,blunt body\n")
+    build(tmp_path / "c.csv", tmp_path / "ix")
+    ix = Index(tmp_path / "ix", encoder=hash_encoder())
+    with TestClient(create_app(ix)) as client:  # start-up has run: the embeddings exist before any query
+        assert ix._dense is not None
+        assert client.get("/search", params={"q": "wing", "mode": "dense"}).status_code == 200
+    off = Index(tmp_path / "ix", encoder=hash_encoder())
+    with TestClient(create_app(off, dense=False)) as client:
+        assert off._dense is None and client.get("/search", params={"q": "wing"}).status_code == 200
+        r = client.get("/search", params={"q": "wing", "mode": "hybrid"})
+        assert r.status_code == 503 and "started without it" in r.json()["detail"]

@@ -19,3 +19,19 @@ EXPERIMENTS = [
         ),
     ),
 ]
+EXPERIMENTS += [
+    _exp(
+        name="tinystories-llama-260k",
+        summary="llama2.c's stories260K: 5-layer Llama (dim 64, GQA 8/4, ctx 512), 512 SentencePieces",
+        module="nanozoo.experiments.tinystories",
+        config="stories_260k",
+        reference=Reference("val_loss", 1.297, "llama2.c README, stories260K (trained on a GPU)"),
+    ),
+    _exp(
+        name="tinystories-llama-15m",
+        summary="llama2.c's stories15M: 6-layer Llama (dim 288, ctx 256) on TinyStories, Llama 2's pieces",
+        module="nanozoo.experiments.tinystories",
+        config="stories_15m",
+        reference=Reference("val_loss", 1.072, "llama2.c README, stories15M (trained on a GPU)"),
+    ),
+]

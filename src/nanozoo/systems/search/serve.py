@@ -11,7 +11,10 @@
 Bad input (an empty or blank query, k out of range, an unknown mode) is a 422 whose `detail` says what
 was wrong, from FastAPI's validation of the declared parameters. One lock serialises the index (one
 SQLite connection, one encoder) across the server's worker threads; a BM25 query takes well under a
-millisecond on Cranfield (benchmarks/bench_search.py), so the lock is not what limits throughput.
+millisecond on Cranfield (benchmarks/bench_search.py), so the lock is not what limits throughput. The dense
+index (the documents' embeddings: computed once, then read from the index folder's cache) is made ready
+at start-up, before the first request, so no request waits minutes for it behind the lock; `dense=False`
+serves BM25 only, and a dense or hybrid query is then a 503 that says so.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Query
@@ -44,15 +48,22 @@ def highlight(text: str, query_terms: set[str], limit: int | None = None) -> str
     )
 
 
-def create_app(ix: Index) -> FastAPI:
-    app = FastAPI(title="nanozoo search", version="1", description=__doc__.split("\n\n")[0])
+def create_app(ix: Index, dense: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if dense:
+            ix.dense  # noqa: B018  (embeds the documents, or reads the cached embeddings, once)
+        yield
+
+    description = __doc__.split("\n\n")[0]
+    app = FastAPI(title="nanozoo search", version="1", description=description, lifespan=lifespan)
     lock = threading.Lock()
 
     @app.get("/health")
     def health() -> dict:
         return {"status": "ok", "documents": len(ix.ids)}
 
-    @app.get("/search")
+    @app.get("/search", responses={503: {"description": "dense retrieval is off in this server"}})
     def search(
         q: str = Query(
             ...,
@@ -64,6 +75,8 @@ def create_app(ix: Index) -> FastAPI:
         k: int = Query(10, ge=1, le=100, description="how many results"),
         mode: Literal["bm25", "dense", "hybrid"] = Query("bm25", description="the retrieval mode"),
     ) -> dict:
+        if mode != "bm25" and not dense:
+            raise HTTPException(503, f"mode={mode} needs dense retrieval; this server was started without it")
         terms = set(analyze(q))
         with lock:
             hits = ix.search(q, k, mode)
