@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from random_weights import randomise  # every parameter random: a wrong key or value shows
 from torch import nn
 
 from nanozoo.core.config import TrainConfig
@@ -14,6 +15,7 @@ from nanozoo.models.seq2seq import (
     BOS,
     EOS,
     PAD,
+    DecoderCache,
     DecoderLayer,
     EncoderLayer,
     MultiHeadAttention,
@@ -208,6 +210,39 @@ def test_beam_of_one_is_greedy_and_batched_decoding_equals_one_by_one():
         assert strip(model.greedy(src[b : b + 1, :n], max_len=12)[0].tolist()) == strip(greedy[b].tolist())
         one = model.beam_search(src[b : b + 1, :n], beam_size=3, max_len=12)[0].tolist()
         assert strip(one) == strip(beams[b].tolist())
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_kv_cache_step_logits_equal_the_whole_prefix_decode(norm_first):
+    model = randomise(Seq2Seq(Seq2SeqConfig(**CFG, norm_first=norm_first)), seed=3).eval()
+    gen = torch.Generator().manual_seed(8)
+    src = ids_with_padding(6, 7, [7, 5, 7, 2, 4, 1], gen)
+    tgt = torch.cat([torch.full((6, 1), BOS), torch.randint(3, CFG["vocab_size"], (6, 10), generator=gen)], 1)
+    with torch.no_grad():
+        memory = model.encode(src)
+        full = model.decode(tgt, memory, src)  # (B, T, V)
+        cache = DecoderCache(CFG["n_layer"])
+        steps = torch.stack([model.decode_step(tgt[:, t : t + 1], memory, src, cache) for t in range(11)], 1)
+    torch.testing.assert_close(steps, full, **TOL)
+    assert cache.layers[0][0].k.shape == (6, CFG["n_head"], 11, CFG["n_embd"] // CFG["n_head"])
+    assert cache.layers[0][1].k.shape[2] == 7  # cross-attention: the memory's keys, computed once
+
+
+# seeds of fresh models whose outputs vary; with post-LN seed 1 a row ends early (EOS, then PAD)
+@pytest.mark.parametrize("norm_first, seed", [(False, 1), (True, 4)])
+def test_cached_greedy_and_beam_search_give_the_tokens_of_the_cacheless_path(norm_first, seed, monkeypatch):
+    torch.manual_seed(seed)
+    model = Seq2Seq(Seq2SeqConfig(**CFG, norm_first=norm_first)).eval()
+    src = ids_with_padding(6, 7, [7, 5, 7, 2, 4, 1], torch.Generator().manual_seed(8))
+    greedy = model.greedy(src, max_len=14)
+    assert torch.equal(greedy, model.greedy(src, max_len=14, use_cache=False))
+    assert (greedy == EOS).any() == (not norm_first)
+    for K in (2, 4):
+        beams = model.beam_search(src, beam_size=K, max_len=14)
+        assert torch.equal(beams, model.beam_search(src, beam_size=K, max_len=14, use_cache=False))
+    # the beams swap rows here: a cache that did not follow them would decode other tokens
+    monkeypatch.setattr(DecoderCache, "reorder", lambda self, rows: None)
+    assert not torch.equal(model.beam_search(src, beam_size=4, max_len=14), beams)
 
 
 def test_beam_search_scores_at_least_as_well_as_greedy_and_a_copy_model_copies():

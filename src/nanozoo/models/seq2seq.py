@@ -14,8 +14,12 @@ Reference implementations: `torch.nn.Transformer` (our layers equal `nn.Transfor
 "The Annotated Transformer". Differences from torch: separate q/k/v projections (torch concatenates them
 into `in_proj_weight`), and no final LayerNorm after post-LN stacks (the last block already normalises).
 
-Decoding: `greedy` and `beam_search` (batched; GNMT length penalty, Wu et al. 2016, eq. 14), both
-re-running the decoder over the whole prefix at each step (no KV cache: sentences are short here).
+Decoding: `greedy` and `beam_search` (batched; GNMT length penalty, Wu et al. 2016, eq. 14). By default
+both decode one new position per step with a KV cache (`DecoderCache`): each decoder layer keeps the keys and
+values of its self-attention over the tokens written so far, and those of its cross-attention over the
+encoder memory, which are computed once; beam search reorders the cache with the beams. `use_cache=False`
+re-runs the decoder over the whole prefix at each step, the readable reference: both give the same tokens
+(tests/models/test_seq2seq.py); their speed is in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -95,6 +99,35 @@ def smoothed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, eps: flo
 
 
 # ---------------------------------------------------------------------------------------------------
+# The KV cache of decoding
+
+
+@dataclass
+class KV:
+    """The keys and values one attention module keeps between decoding steps, (B, H, S, D) each. `grow`:
+    self-attention appends the new position's at every step; cross-attention computes the encoder memory's
+    on the first step and reuses them (the memory does not change while decoding)."""
+
+    grow: bool
+    k: torch.Tensor | None = None
+    v: torch.Tensor | None = None
+
+
+class DecoderCache:
+    """A (self-attention, cross-attention) `KV` per decoder layer, and the number of positions decoded."""
+
+    def __init__(self, n_layer: int):
+        self.layers = [(KV(grow=True), KV(grow=False)) for _ in range(n_layer)]
+        self.length = 0
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        """Beam search: row i continues the prefix of row rows[i]. Only the self-attention entries move: a
+        beam's new row always comes from the same source, whose memory keys and values it already has."""
+        for kv, _ in self.layers:
+            kv.k, kv.v = kv.k[rows], kv.v[rows]
+
+
+# ---------------------------------------------------------------------------------------------------
 # Blocks
 
 
@@ -112,13 +145,27 @@ class MultiHeadAttention(nn.Module):
         self.weights: torch.Tensor | None = None  # (B, H, T, S) of the last call with keep_weights
 
     def forward(
-        self, x: torch.Tensor, kv: torch.Tensor, mask: torch.Tensor | None = None, keep_weights=False
+        self,
+        x: torch.Tensor,
+        kv: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        keep_weights=False,
+        cache: KV | None = None,
     ) -> torch.Tensor:
         B, T, C = x.shape
         S, H = kv.size(1), self.n_head
         q = self.q_proj(x).view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
-        k = self.k_proj(kv).view(B, S, H, C // H).transpose(1, 2)  # (B, H, S, D)
-        v = self.v_proj(kv).view(B, S, H, C // H).transpose(1, 2)  # (B, H, S, D)
+        ### BEGIN SOLUTION
+        if cache is not None and not cache.grow and cache.k is not None:
+            k, v = cache.k, cache.v  # cross-attention while decoding: the memory's, from the first step
+        else:
+            k = self.k_proj(kv).view(B, S, H, C // H).transpose(1, 2)  # (B, H, S, D)
+            v = self.v_proj(kv).view(B, S, H, C // H).transpose(1, 2)  # (B, H, S, D)
+            if cache is not None and cache.grow and cache.k is not None:
+                k, v = torch.cat([cache.k, k], dim=2), torch.cat([cache.v, v], dim=2)  # (B, H, t + T, D)
+            if cache is not None:
+                cache.k, cache.v = k, v
+        ### END SOLUTION
         p = self.dropout if self.training else 0.0
         if keep_weights:  # the readable path, which also keeps the attention map for pictures
             ### BEGIN SOLUTION
@@ -185,9 +232,11 @@ class DecoderLayer(nn.Module):
         )
         self.sub1, self.sub2, self.sub3 = Sublayer(cfg), Sublayer(cfg), Sublayer(cfg)
 
-    def forward(self, y, memory, tgt_mask, src_mask, keep_weights: bool = False) -> torch.Tensor:
-        y = self.sub1(y, lambda h: self.self_attn(h, h, tgt_mask))
-        y = self.sub2(y, lambda h: self.cross_attn(h, memory, src_mask, keep_weights))
+    def forward(self, y, memory, tgt_mask, src_mask, keep_weights=False, cache=None) -> torch.Tensor:
+        """`cache`: this layer's (self, cross) `KV` pair when decoding step by step (`Seq2Seq.decode_step`)."""
+        self_kv, cross_kv = cache or (None, None)
+        y = self.sub1(y, lambda h: self.self_attn(h, h, tgt_mask, cache=self_kv))
+        y = self.sub2(y, lambda h: self.cross_attn(h, memory, src_mask, keep_weights, cross_kv))
         return self.sub3(y, self.ff)
 
 
@@ -219,11 +268,12 @@ class Seq2Seq(nn.Module):
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        T = ids.size(1)
+    def _embed(self, ids: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """ids (B, T) at positions start .. start + T - 1 -> (B, T, C)."""
+        T = start + ids.size(1)
         if T > self.config.block_size:
             raise ValueError(f"sequence of length {T} is longer than block_size={self.config.block_size}")
-        x = self.embed(ids) * math.sqrt(self.config.n_embd) + self.pos[:T]  # (B, T, C)
+        x = self.embed(ids) * math.sqrt(self.config.n_embd) + self.pos[start:T]  # (B, T, C)
         return self.drop(x)
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
@@ -241,6 +291,16 @@ class Seq2Seq(nn.Module):
         for layer in self.decoder:
             y = layer(y, memory, tgt_mask, padding_mask(src), keep_weights)
         return self.dec_norm(y) @ self.embed.weight.t()  # (B, T, V), tied output projection
+
+    def decode_step(self, token: torch.Tensor, memory, src, cache: DecoderCache) -> torch.Tensor:
+        """The next position only: token (B, 1) the last one written, at position `cache.length` -> logits
+        (B, V), the same as `decode(whole prefix)[:, -1]`. Its self-attention needs no mask: the cache
+        holds only the positions before it (and a finished row's PAD keys change nothing that is kept)."""
+        y = self._embed(token, start=cache.length)  # (B, 1, C)
+        for layer, kv in zip(self.decoder, cache.layers, strict=True):
+            y = layer(y, memory, None, padding_mask(src), cache=kv)
+        cache.length += 1
+        return (self.dec_norm(y) @ self.embed.weight.t())[:, -1]  # (B, V)
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, tgt_out: torch.Tensor | None = None):
         """Teacher forcing: src (B, S), tgt_in (B, T) = BOS + target, tgt_out (B, T) = target + EOS, PAD
@@ -260,16 +320,23 @@ class Seq2Seq(nn.Module):
     def _max_len(self, max_len: int | None) -> int:
         return min(max_len or self.config.block_size, self.config.block_size)
 
+    def _next_logits(self, seqs, memory, src, cache: DecoderCache | None) -> torch.Tensor:
+        """seqs (B, t) -> logits (B, V) of position t + 1: by the cache, or re-reading the whole prefix."""
+        if cache is None:
+            return self.decode(seqs, memory, src)[:, -1]
+        return self.decode_step(seqs[:, -1:], memory, src, cache)
+
     @torch.no_grad()
-    def greedy(self, src: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    def greedy(self, src: torch.Tensor, max_len: int | None = None, use_cache: bool = True) -> torch.Tensor:
         """The most likely next token at each step: (B, S) -> (B, L) ids after BOS, PAD after EOS."""
         was_training = self.training
         self.eval()
         memory = self.encode(src)
+        cache = DecoderCache(self.config.n_layer) if use_cache else None
         seqs = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)
         done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
         for _ in range(self._max_len(max_len) - 1):
-            logits = self.decode(seqs, memory, src)[:, -1]  # (B, V)
+            logits = self._next_logits(seqs, memory, src, cache)  # (B, V)
             logits[:, [PAD, BOS]] = float("-inf")
             token = logits.argmax(dim=-1).masked_fill(done, PAD)  # (B,)
             seqs = torch.cat([seqs, token[:, None]], dim=1)
@@ -281,7 +348,12 @@ class Seq2Seq(nn.Module):
 
     @torch.no_grad()
     def beam_search(
-        self, src: torch.Tensor, beam_size: int = 4, alpha: float = 0.6, max_len: int | None = None
+        self,
+        src: torch.Tensor,
+        beam_size: int = 4,
+        alpha: float = 0.6,
+        max_len: int | None = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
         """Batched beam search: each source keeps the `beam_size` prefixes of highest log-probability; a
         prefix that produced EOS is finished and only extended by PAD at no cost. At the end each source
@@ -296,13 +368,14 @@ class Seq2Seq(nn.Module):
         self.eval()
         src = src.repeat_interleave(K, dim=0)  # (B*K, S): the beams of source b are rows b*K .. b*K+K-1
         memory = self.encode(src)  # (B*K, S, C)
+        cache = DecoderCache(self.config.n_layer) if use_cache else None
         seqs = torch.full((B * K, 1), BOS, dtype=torch.long, device=src.device)
         scores = torch.full((B, K), float("-inf"), device=src.device)
         scores[:, 0] = 0.0  # at the start every beam holds the same prefix: keep one
         done = torch.zeros(B * K, dtype=torch.bool, device=src.device)
         ### BEGIN SOLUTION
         for _ in range(L - 1):
-            logp = self.decode(seqs, memory, src)[:, -1].float().log_softmax(dim=-1)  # (B*K, V)
+            logp = self._next_logits(seqs, memory, src, cache).float().log_softmax(dim=-1)  # (B*K, V)
             logp[:, [PAD, BOS]] = float("-inf")  # never produced
             logp[done] = float("-inf")
             logp[done, PAD] = 0.0  # a finished hypothesis keeps its score, extended by PAD
@@ -311,6 +384,8 @@ class Seq2Seq(nn.Module):
             beam = (idx // V + torch.arange(B, device=src.device)[:, None] * K).view(-1)  # (B*K,) rows
             token = (idx % V).view(-1, 1)  # (B*K, 1)
             seqs = torch.cat([seqs[beam], token], dim=1)
+            if cache is not None:
+                cache.reorder(beam)
             done = done[beam] | (token.squeeze(1) == EOS)
             if done.all():
                 break
@@ -336,6 +411,8 @@ __all__ = [
     "BOS",
     "EOS",
     "PAD",
+    "KV",
+    "DecoderCache",
     "DecoderLayer",
     "EncoderLayer",
     "FeedForward",
