@@ -29,9 +29,11 @@ from nanozoo.models.seq2seq import PAD, Seq2Seq, Seq2SeqConfig, causal_mask, sin
 
 
 class TorchTransformer(nn.Module):
-    """nn.Transformer between our embedding and tied output; decodes with our greedy and beam search."""
+    """nn.Transformer between our embedding and tied output; decodes with our greedy and beam search, without
+    a KV cache (nn.TransformerDecoder has none): `translate(..., use_cache=False)`."""
 
     greedy, beam_search, _max_len = Seq2Seq.greedy, Seq2Seq.beam_search, Seq2Seq._max_len
+    _next_logits = Seq2Seq._next_logits
 
     def __init__(self, cfg: Seq2SeqConfig):
         super().__init__()

@@ -120,6 +120,23 @@ def test_a_stop_during_the_first_evaluation_leaves_a_run_to_resume(tmp_path, mon
     assert steps == [0, 3]  # step 0 is evaluated once, not again on resume
 
 
+def test_max_seconds_ends_the_run_as_max_iters_does(tmp_path, monkeypatch):
+    clock = iter(range(0, 10_000, 10))  # every call to time.time() is 10 s later
+    monkeypatch.setattr(time, "time", lambda: float(next(clock)))
+    task = _line_task()
+    finals = []
+    task.finish = lambda model, run_dir: finals.append(1) or {"test_acc": 1.0}
+    cfg = TrainConfig(max_iters=1000, max_seconds=100, eval_interval=500, eval_iters=1, progress=False)
+    trainer = Trainer(task, cfg, tmp_path)
+    trainer.fit()
+    assert 1 < trainer.step < 20 and trainer.finished and finals == [1]  # stopped by the clock, finished
+    last = read_metrics(tmp_path)[-1]
+    assert last["step"] == trainer.step and last["test_acc"] == 1.0 and last["elapsed_s"] >= 100
+    assert any("val_loss" in r and r["step"] == trainer.step for r in read_metrics(tmp_path))
+    with pytest.raises(ConfigError, match="raise train.max_seconds"):
+        Trainer(_line_task(), cfg, tmp_path, resume=True)
+
+
 def test_gradient_accumulation_equals_a_bigger_batch(tmp_path, tiny_gpt_overrides):
     over = tiny_gpt_overrides + ["train.max_iters=5", "train.eval_iters=0"]
     big, _ = runner.train(NAME, over + ["train.batch_size=8"], runs_root=tmp_path / "a")

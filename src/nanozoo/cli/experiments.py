@@ -86,10 +86,10 @@ def train(
         return
     print(f"run folder: {run_dir}")
     step, max_iters = metrics.pop("step", None), metrics.pop("max_iters", None)
-    stop_signal = metrics.pop("signal", 0)
+    stop_signal, finished = metrics.pop("signal", 0), metrics.pop("finished", True)
     diag = metrics.pop("diagnostics", None)
     print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
-    if step is not None and step < max_iters:
+    if step is not None and not finished:
         print(
             f"stopped at step {step} of {max_iters}; continue with: nanozoo train {name} --resume {run_dir}"
         )

@@ -28,7 +28,7 @@ def train(
     from nanozoo.experiments import recsys, runner
 
     run_dir, metrics = runner.train(EXPERIMENT, set_, data_dir=data_dir, runs_root=runs)
-    if metrics["step"] < metrics["max_iters"]:
+    if not metrics["finished"]:
         print(
             f"stopped at step {metrics['step']}; continue with: nanozoo train {EXPERIMENT} --resume {run_dir}"
         )

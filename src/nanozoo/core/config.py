@@ -28,6 +28,9 @@ class TrainConfig:
     """The trainer's knobs; every torch experiment has one as its `train` section."""
 
     max_iters: int = 2000
+    # a wall-clock budget: stop as at max_iters (final evaluation, samples) once the run's elapsed_s
+    # (evaluations included) reaches it; 0: off
+    max_seconds: float = 0.0
     batch_size: int = 32  # sequences per optimizer step per process, before accumulation
     grad_accum: int = 1  # micro-batches per optimizer step
     lr: float = 1e-3
@@ -60,7 +63,7 @@ class TrainConfig:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 1")
         for name in (
             *("lr", "min_lr", "weight_decay", "grad_clip", "warmup_iters", "eval_iters", "lr_decay_iters"),
-            *("ckpt_interval", "checkpoint_every_s", "threads", "heartbeat_s"),
+            *("ckpt_interval", "checkpoint_every_s", "threads", "heartbeat_s", "max_seconds"),
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 0")

@@ -190,6 +190,7 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir, enabled=self.env.master)
         self.stop_signal = 0  # the signal (SIGINT, SIGTERM) that asked the run to stop; 0: none
         self.last_train_loss = math.nan
+        self.out_of_time = False  # train.max_seconds ran out: the run is finished, as at max_iters
         self.resumed = resume
         if resume:
             self._load()
@@ -266,6 +267,18 @@ class Trainer:
         self.raw.train()
         return out
 
+    @property
+    def finished(self) -> bool:
+        """At max_iters, or out of train.max_seconds: the final evaluation and samples are due."""
+        return self.step >= self.cfg.max_iters or self.out_of_time
+
+    def _time_is_up(self, elapsed_s: float) -> bool:
+        """Whether train.max_seconds ran out, on rank 0's clock (every rank stops at the same step)."""
+        up = torch.tensor(float(0 < self.cfg.max_seconds <= elapsed_s), device=self.device)
+        if self.env.world > 1:
+            dist.broadcast(up, src=0)
+        return bool(up)
+
     def _mean(self, t: torch.Tensor | float) -> float:
         """The mean over ranks, reduced on the training device (NCCL reduces only GPU tensors)."""
         t = torch.as_tensor(t, dtype=torch.float32, device=self.device)
@@ -295,7 +308,7 @@ class Trainer:
             stopping = self._stop_agreed()
             if stopping and self.step == 0:  # stopped during the first evaluation: --resume starts here
                 self.save(elapsed0 + time.time() - t0)
-            while self.step < stop and not stopping:
+            while self.step < stop and not stopping and not self.out_of_time:
                 loss, tokens = self.train_step()
                 tok_log += tokens
                 now = time.time()
@@ -311,18 +324,20 @@ class Trainer:
                     )
                     t_log, tok_log = now, 0
                 progress(self.step, self.last_train_loss, tps)
-                at_eval = self.step % cfg.eval_interval == 0 or self.step == cfg.max_iters
+                self.out_of_time = self._time_is_up(elapsed0 + now - t0)
+                at_eval = self.step % cfg.eval_interval == 0 or self.finished
                 if at_eval and cfg.eval_iters:
                     last_eval, eval_step = self._eval_and_log(elapsed0 + time.time() - t0), self.step
                 stopping = self._stop_agreed()
-                if stopping or self.step == stop or self._checkpoint_due(time.time() - t_ckpt):
+                due = self._checkpoint_due(time.time() - t_ckpt)
+                if stopping or self.step == stop or self.out_of_time or due:
                     self.save(elapsed0 + time.time() - t0)
                     t_ckpt = time.time()
-        if self.step == cfg.max_iters and self.task.final_splits and cfg.eval_iters:
+        if self.finished and self.task.final_splits and cfg.eval_iters:
             final = self.evaluate(self.task.final_splits, task_metrics=False)
             self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)
             last_eval = {**last_eval, **final}
-        if self.step == cfg.max_iters and self.task.finish is not None and self.env.master:
+        if self.finished and self.task.finish is not None and self.env.master:
             self.raw.eval()
             with torch.no_grad():
                 final = self.task.finish(self.raw, self.run_dir)
@@ -336,7 +351,7 @@ class Trainer:
                 self.step,
                 self.run_dir,
             )
-        if eval_step != self.step and self.step < cfg.max_iters:
+        if eval_step != self.step and not self.finished:
             return {} if math.isnan(self.last_train_loss) else {"train_loss": self.last_train_loss}
         return last_eval
 
@@ -403,6 +418,11 @@ class Trainer:
             raise ConfigError(
                 f"{self.run_dir} is already at step {doc['step']} (train.max_iters={self.cfg.max_iters}); "
                 f"raise train.max_iters to train on, e.g. --set train.max_iters={2 * doc['step']}"
+            )
+        if 0 < self.cfg.max_seconds <= doc.get("elapsed_s", 0.0):
+            raise ConfigError(
+                f"{self.run_dir} has trained {doc['elapsed_s']:.0f} s (train.max_seconds="
+                f"{self.cfg.max_seconds:g}); raise train.max_seconds to train on"
             )
         self._warn_schedule_change(doc)
         checkpoint.load_weights(self.raw, self.run_dir / "model.safetensors")

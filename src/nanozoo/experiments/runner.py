@@ -85,9 +85,10 @@ def train(
         if task.save is not None:
             task.save(run_dir)
     metrics = {**trainer.fit(until=until), "step": trainer.step, "max_iters": cfg.train.max_iters}
+    metrics["finished"] = trainer.finished
     metrics["signal"] = trainer.stop_signal
     if trainer.env.master:
-        if task.sample is not None and trainer.step == cfg.train.max_iters:
+        if task.sample is not None and trainer.finished:
             atomic_write(run_dir / "samples.txt", task.sample(trainer.raw))
         plots.loss_curves(run_dir, title=name)
         if watch is not None:

@@ -202,7 +202,7 @@ class TranslationData:
     beam_size: int = 4  # the final test translations
     alpha: float = 0.6  # GNMT length penalty of the beam search
     tatoeba_holdout: float = 0.01  # tatoeba: the fraction of sources in val, and as many in test
-    bucket: int = 8  # a train batch: batch_size pairs drawn from bucket x batch_size of similar length; 0: any
+    bucket: int = 8  # train batches: batch_size pairs out of bucket x batch_size of similar length; 0: any
 
     def __post_init__(self):
         if self.bpe_vocab < 256:
@@ -275,10 +275,17 @@ def load_codec(run_dir: str | Path) -> Codec:
 
 @torch.no_grad()
 def translate(
-    model: Seq2Seq, codec: Codec, sentences: list[str], beam_size: int = 1, alpha: float = 0.6, chunk=64
+    model: Seq2Seq,
+    codec: Codec,
+    sentences: list[str],
+    beam_size: int = 1,
+    alpha: float = 0.6,
+    chunk: int = 64,
+    use_cache: bool = True,
 ) -> list[str]:
-    """Translate sentences in batches of similar length (less padding); beam_size 1 is greedy. A source
-    longer than the model's block_size is cut to it (logged)."""
+    """Translate sentences in batches of similar length (less padding); beam_size 1 is greedy; use_cache
+    False decodes without the KV cache (the same output, slower). A source longer than the model's
+    block_size is cut to it (logged)."""
     device, T = next(model.parameters()).device, model.config.block_size
     ids = [codec.encode(s) for s in sentences]
     if any(len(x) > T for x in ids):
@@ -290,9 +297,9 @@ def translate(
         src = pad_pairs([(ids[i][:T] or [EOS], []) for i in rows])[0].to(device)
         max_len = min(T, int(1.5 * src.size(1)) + 10)
         if beam_size == 1:
-            hyp = model.greedy(src, max_len=max_len)
+            hyp = model.greedy(src, max_len=max_len, use_cache=use_cache)
         else:
-            hyp = model.beam_search(src, beam_size=beam_size, alpha=alpha, max_len=max_len)
+            hyp = model.beam_search(src, beam_size, alpha, max_len=max_len, use_cache=use_cache)
         for i, h in zip(rows, hyp.tolist(), strict=True):
             out[i] = codec.decode(h)
     return out
@@ -316,7 +323,7 @@ def similar_lengths(data: list, B: int, window: int, gen: torch.Generator) -> li
     pairs of about the same length, so that little of it is padding.
 
     NOTE: uniform batches of 64 Multi30k pairs were 47% padding and trained at 678 real tokens/s on one
-    thread; drawn from windows of 8 x 64 neighbours, 17% padding and 1,465 tokens/s (benchmarks/RESULTS.md)."""
+    thread; from windows of 8 x 64 neighbours, 17% padding and 1,465 tokens/s (benchmarks/RESULTS.md)."""
     window = min(max(window, B), len(data))
     start = int(torch.randint(len(data) - window + 1, (1,), generator=gen))
     picks = torch.randint(window, (B,), generator=gen).tolist()

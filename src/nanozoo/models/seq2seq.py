@@ -233,7 +233,7 @@ class DecoderLayer(nn.Module):
         self.sub1, self.sub2, self.sub3 = Sublayer(cfg), Sublayer(cfg), Sublayer(cfg)
 
     def forward(self, y, memory, tgt_mask, src_mask, keep_weights=False, cache=None) -> torch.Tensor:
-        """`cache`: this layer's (self, cross) `KV` pair when decoding step by step (`Seq2Seq.decode_step`)."""
+        """`cache`: this layer's (self, cross) `KV` pair when decoding one step at a time (`decode_step`)."""
         self_kv, cross_kv = cache or (None, None)
         y = self.sub1(y, lambda h: self.self_attn(h, h, tgt_mask, cache=self_kv))
         y = self.sub2(y, lambda h: self.cross_attn(h, memory, src_mask, keep_weights, cross_kv))
