@@ -132,7 +132,7 @@ def main() -> None:
             for _ in range(args.steps):
                 steps[name](task.get_batch("train", cfg.train.batch_size, g))
             took = time.time() - t0
-            hyp = track.translate(m.eval(), task.extra["codec"], list(src))
+            hyp = track.translate(m.eval(), task.extra["codec"], list(src), use_cache=m is task.model)
             print(
                 f"{name:24s} BLEU {track.bleu(hyp, list(ref)):.2f} on test2016 (greedy) after "
                 f"{args.steps} more steps ({took:.0f} s)"

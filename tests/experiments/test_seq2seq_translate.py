@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from nanozoo.experiments import runner, seq2seq
 from nanozoo.experiments.seq2seq import Codec, bleu
@@ -78,3 +79,15 @@ def test_codec_shifts_bpe_ids_past_the_special_ones_and_bleu_is_sacrebleus(need)
     hyp, ref = ["the cat sat on the mat", "a dog"], ["the cat sat on a mat", "a dog runs"]
     assert bleu(hyp, ref) == sacrebleu.corpus_bleu(hyp, [ref]).score
     assert bleu(ref, ref) == pytest.approx(100.0)
+
+
+def test_training_batches_hold_pairs_of_similar_length():
+    gen = torch.Generator().manual_seed(0)
+    data = [([3] * n, [4] * (n // 2 + 1)) for n in range(1, 2001)]  # sorted by length, as the setup sorts
+    for _ in range(20):
+        batch = seq2seq.similar_lengths(data, 16, 64, gen)
+        lengths = [len(s) for s, _ in batch]
+        assert len(batch) == 16 and max(lengths) - min(lengths) < 64  # all out of one window of 64
+    src, _, tgt_out = seq2seq.pad_pairs(batch)
+    assert seq2seq.real_tokens((src, None, tgt_out)) / (src.numel() + tgt_out.numel()) > 0.9
+    assert seq2seq.similar_lengths(data[:5], 16, 64, gen)  # fewer pairs than a window: the whole set
