@@ -271,7 +271,8 @@ def test_a_longer_schedule_on_resume_warns_what_the_lr_does(tmp_path, tiny_gpt_o
 
 def test_a_stop_between_evaluations_reports_the_last_batch_loss(tmp_path, tiny_gpt_overrides):
     _, metrics = runner.train(NAME, tiny_gpt_overrides, runs_root=tmp_path, until=5)  # evals at 0 and 10
-    assert set(metrics) == {"train_loss", "step", "max_iters", "signal"} and metrics["step"] == 5
+    assert set(metrics) == {"train_loss", "step", "max_iters", "signal", "finished"} and metrics["step"] == 5
+    assert not metrics["finished"]
     assert metrics["train_loss"] == losses(_only_run(tmp_path))[(5, "train_loss")]
 
 
