@@ -1,10 +1,12 @@
 """Our encoder-decoder transformer vs torch.nn.Transformer: same data, tokenizer, size, batches and budget.
 
 Both models get the same shared BPE of Multi30k (`translate-multi30k`'s data setup), the same embedding
-(tied, scaled by sqrt(d_model), sinusoidal positions), the same post-LN layer sizes, Adam(0.9, 0.98) with the
-paper's warmup schedule, label smoothing 0.1 and the same batches from one seed. Only the encoder and decoder
-stacks differ: ours (models/seq2seq.py) or `nn.Transformer`'s (which adds a final LayerNorm to each stack
-even in post-LN, two more norms than ours). Training tokens/s are measured in rounds that
+(tied, scaled by sqrt(d_model), sinusoidal positions), the same layers (pre-LN or post-LN as the config
+says), Adam(0.9, 0.98) with the paper's warmup schedule, label smoothing 0.1 and the same batches from one
+seed. Only the encoder and decoder stacks differ: ours (models/seq2seq.py) or `nn.Transformer`'s (which adds
+a final LayerNorm to each stack even in post-LN, two more norms than ours; in pre-LN both have them).
+`nn.TransformerDecoder` has no KV cache, so its BLEU is decoded by the cache-less path (the same tokens for
+the same weights, tests/models/test_seq2seq.py). Training tokens/s are measured in rounds that
 alternate between the two, so load from other processes falls on both alike (median round). With `--steps N`
 each then trains N more steps and is scored by sacrebleu on test2016, decoded by the same greedy search.
 
@@ -43,7 +45,14 @@ class TorchTransformer(nn.Module):
         self.register_buffer("pos", sinusoidal(cfg.block_size, C), persistent=False)
         self.drop = nn.Dropout(cfg.dropout)
         self.core = nn.Transformer(
-            C, cfg.n_head, cfg.n_layer, cfg.n_layer, cfg.ff_mult * C, cfg.dropout, batch_first=True
+            C,
+            cfg.n_head,
+            cfg.n_layer,
+            cfg.n_layer,
+            cfg.ff_mult * C,
+            cfg.dropout,
+            batch_first=True,
+            norm_first=cfg.norm_first,
         )
 
     def _embed(self, ids):
@@ -125,18 +134,23 @@ def main() -> None:
     print(f"ratio ours / torch: {ours / theirs:.2f}x")
     if args.steps:
         src, ref = zip(*task.extra["pairs"]["test"], strict=True)
+        scores = []
         for name, m in models.items():
             torch.manual_seed(1)
             g = torch.Generator().manual_seed(1)  # the same batches for both
-            t0 = time.time()
+            took, seen = 0.0, 0
             for _ in range(args.steps):
-                steps[name](task.get_batch("train", cfg.train.batch_size, g))
-            took = time.time() - t0
+                batch = task.get_batch("train", cfg.train.batch_size, g)
+                t0 = time.perf_counter()
+                steps[name](batch)
+                took, seen = took + time.perf_counter() - t0, seen + track.real_tokens(batch)
             hyp = track.translate(m.eval(), task.extra["codec"], list(src), use_cache=m is task.model)
+            scores.append(track.bleu(hyp, list(ref)))
             print(
-                f"{name:24s} BLEU {track.bleu(hyp, list(ref)):.2f} on test2016 (greedy) after "
-                f"{args.steps} more steps ({took:.0f} s)"
+                f"{name:24s} BLEU {scores[-1]:.2f} on test2016 (greedy) after {args.steps} more steps "
+                f"({took:.0f} s of training, {seen / took:,.0f} tokens/s)"
             )
+        print(f"BLEU ours - torch: {scores[0] - scores[1]:+.2f}")
 
 
 if __name__ == "__main__":
