@@ -8,7 +8,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export NANOZOO_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: install demo test bench lint clean fashion-mnist browser
+.PHONY: install demo test bench lint clean fashion-mnist browser graphviz
 
 install: $(STAMP)
 
@@ -39,6 +39,12 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "make browser: chromium not installed (needs root and apt): the browser test will skip"
+
+# Graphviz's dot for the autograd graph's SVG test (tests/autograd/test_autograd_graph.py), likewise.
+graphviz:
+	@command -v dot >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; } || \
+	  echo "make graphviz: dot not installed (needs root and apt): the SVG test will skip"
 
 # One BLAS/OpenMP thread per xdist worker: 2 workers x 2 threads on 2 cores thrash.
 test: $(STAMP)

@@ -5,9 +5,11 @@ Every system gets the same preprocessing (analyze.analyze: lowercase, word token
 Porter stems), documents are title + text, each query retrieves its top 1000, and the runs are scored by
 our metrics (equal to trec_eval's, tests/systems/search/test_metrics.py). Peers: rank_bm25's BM25Okapi,
 bm25s (method "lucene", numpy backend), and SQLite FTS5's built-in bm25() over the same terms joined by
-spaces (its k1 = 1.2, b = 0.75 are fixed; a query is an OR of its terms). queries/s times retrieval only
-(the terms are computed before the clock starts), best of --repeat rounds; "batch" hands all queries over
-in one call where the system has such a call, "one by one" asks one query at a time as a server would.
+spaces (its k1 = 1.2, b = 0.75 are fixed; a query is an OR of its terms). queries/s times retrieval only:
+the terms are computed before the clock starts, and each system's own top-k result (document rows and
+scores) is turned into a run of doc ids for scoring after it stops; best of --repeat rounds; "batch" hands
+all queries over in one call where the system has such a call, "one by one" asks one query at a time as a
+server would.
 Ours also runs dense (all-MiniLM-L6-v2, FAISS exact inner product; queries/s includes encoding the query),
 hybrid (RRF and weighted fusion of the BM25 and dense top 100) and the LambdaMART reranker over the hybrid
 top 100, scored by 5-fold cross-validation over the queries (no queries/s: each fold trains its model).
@@ -36,8 +38,8 @@ from nanozoo.systems.search.index import Index, build
 K = 1000
 
 
-def best_time(fn, repeat: int) -> tuple[float, dict]:
-    """(best seconds, the run of the last round)."""
+def best_time(fn, repeat: int):
+    """(best seconds, the result of the last round)."""
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -46,10 +48,11 @@ def best_time(fn, repeat: int) -> tuple[float, dict]:
     return best, run
 
 
-def as_run(qids, ids, rows, scores) -> dict[str, dict[str, float]]:
+def as_run(qids, ids, hits) -> dict[str, dict[str, float]]:
+    """Per-query (rows, scores) top k -> {query id: {doc id: score}} (documents scoring 0 left out)."""
     return {
-        q: {ids[r]: float(s) for r, s in zip(rows[i], scores[i], strict=True) if s > 0}
-        for i, q in enumerate(qids)
+        q: {ids[r]: float(s) for r, s in zip(rows, scores, strict=True) if s > 0}
+        for q, (rows, scores) in zip(qids, hits, strict=True)
     }
 
 
@@ -70,20 +73,21 @@ def dense_systems(ix: Index, queries: dict[str, str]):
             ix.fusion = fusion
             return {q: ix.run({q: t}, mode, K)[q] for q, t in queries.items()}
 
-        out[name] = (batch, single)
+        out[name] = (batch, single, lambda run: run)  # Index.run's runs (no peer to compare with)
     return out
 
 
 def systems(doc_terms, ids, qids, q_terms):
-    """name -> (batch retrieval or None, one-by-one retrieval), each returning a run."""
+    """name -> (batch retrieval or None, one-by-one retrieval, to_run): the retrievals return each
+    query's (rows, scores), `to_run` makes them a run of doc ids (outside the clock)."""
     out = {}
+    to_run = lambda hits: as_run(qids, ids, hits)  # noqa: E731
     for variant in ("okapi", "bm25l", "bm25+"):
         bm = BM25(BM25Config(variant)).fit(doc_terms)
         out[f"ours bm25 {variant}"] = (
-            lambda bm=bm: as_run(qids, ids, *bm.search(q_terms, K)),
-            lambda bm=bm: {
-                q: as_run([q], ids, *bm.search([t], K))[q] for q, t in zip(qids, q_terms, strict=True)
-            },
+            lambda bm=bm: list(zip(*bm.search(q_terms, K), strict=True)),
+            lambda bm=bm: [tuple(a[0] for a in bm.search([t], K)) for t in q_terms],
+            to_run,
         )
 
     import bm25s
@@ -92,25 +96,25 @@ def systems(doc_terms, ids, qids, q_terms):
     okapi = rank_bm25.BM25Okapi(doc_terms)
 
     def rank_bm25_run():
-        run = {}
-        for q, t in zip(qids, q_terms, strict=True):
+        hits = []
+        for t in q_terms:
             s = okapi.get_scores(t)
             top = np.argsort(-s, kind="stable")[:K]
-            run[q] = {ids[r]: float(s[r]) for r in top if s[r] > 0}
-        return run
+            hits.append((top, s[top]))
+        return hits
 
-    out["rank_bm25 BM25Okapi"] = (None, rank_bm25_run)
+    out["rank_bm25 BM25Okapi"] = (None, rank_bm25_run, to_run)
     retriever = bm25s.BM25(method="lucene")
     retriever.index(doc_terms, show_progress=False)
     known = [[t for t in q if t in retriever.vocab_dict] or ["<none>"] for q in q_terms]
 
-    def bm25s_run(queries, names):
-        rows, scores = retriever.retrieve(queries, k=K, show_progress=False)
-        return as_run(names, ids, rows, scores)
+    def bm25s_run(queries):
+        return list(zip(*retriever.retrieve(queries, k=K, show_progress=False), strict=True))
 
     out["bm25s lucene"] = (
-        lambda: bm25s_run(known, qids),
-        lambda: {q: bm25s_run([t], [q])[q] for q, t in zip(qids, known, strict=True)},
+        lambda: bm25s_run(known),
+        lambda: [bm25s_run([t])[0] for t in known],
+        to_run,
     )
     db = sqlite3.connect(os.path.join(tempfile.mkdtemp(), "fts.sqlite"))
     db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='unicode61')")
@@ -121,17 +125,17 @@ def systems(doc_terms, ids, qids, q_terms):
     db.commit()
 
     def fts5_run():
-        run = {}
-        for q, t in zip(qids, q_terms, strict=True):
+        hits = []
+        for t in q_terms:
             match = " OR ".join(f'"{w}"' for w in dict.fromkeys(t))
             rows = db.execute(
                 "SELECT rowid, bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?",
                 (match, K),
             ).fetchall()
-            run[q] = {ids[r]: -s for r, s in rows}  # FTS5's bm25() is negated: lower is better
-        return run
+            hits.append(([r for r, _ in rows], [-s for _, s in rows]))  # bm25() is negated: lower is better
+        return hits
 
-    out["SQLite FTS5 bm25()"] = (None, fts5_run)
+    out["SQLite FTS5 bm25()"] = (None, fts5_run, to_run)
     return out
 
 
@@ -167,10 +171,10 @@ def main() -> None:
         _ = ix.dense  # embeds the documents, or reads the cached embeddings
         print(f"document embeddings ready in {time.perf_counter() - t0:.1f} s ({args.index_dir})")
         table |= dense_systems(ix, {q: queries[q] for q in qids})
-    for name, (batch, single) in table.items():
-        t1, run = best_time(single, args.repeat)
+    for name, (batch, single, to_run) in table.items():
+        t1, hits = best_time(single, args.repeat)
         tb = best_time(batch, args.repeat)[0] if batch else None
-        m = metrics.mean(metrics.evaluate(run, qrels))
+        m = metrics.mean(metrics.evaluate(to_run(hits), qrels))
         rates[name] = len(qids) / min(t1, tb or t1)
         batch_rate = f"{len(qids) / tb:,.0f}" if tb else "-"
         print(
