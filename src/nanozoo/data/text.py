@@ -44,3 +44,12 @@ def random_windows(data: torch.Tensor, batch_size: int, block_size: int, gen: to
     offsets = ix[:, None] + torch.arange(block_size + 1)  # (B, T + 1)
     chunk = data[offsets]  # (B, T + 1)
     return chunk[:, :-1], chunk[:, 1:]
+
+
+def ptb_words(split: str, data_dir: str | Path | None = None) -> list[str]:
+    """A split of Mikolov's Penn Treebank ("train", "valid", "test") as words, each sentence (one a line)
+    followed by `<eos>`, as Mikolov and Zaremba count them: 887,521 + 42,068 `<eos>` words for train."""
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"ptb split {split!r}; expected train, valid or test")
+    text = read_text("ptb", f"ptb.{split}.txt", data_dir=data_dir)
+    return [w for line in text.splitlines() for w in (*line.split(), "<eos>")]

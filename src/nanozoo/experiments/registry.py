@@ -26,6 +26,7 @@ from nanozoo.core.runlog import RunError, best_metric, read_config
 # The tracks, in the order `nanozoo list` shows them: nanozoo.experiments.tables.TRACK holds each table.
 TRACKS = [  # one per line: each new track is a one-line change
     "shakespeare",
+    "ptb",
     "llama",
     "makemore",
     "next_char",
