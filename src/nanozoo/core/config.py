@@ -44,6 +44,11 @@ class TrainConfig:
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # 0: no clipping
+    # muon: Muon (core/muon.py) on the hidden weight matrices at muon_lr (following the schedule, scaled
+    # by muon_lr / lr), AdamW on the embeddings, head, biases and gains at lr
+    optimizer: Literal["adamw", "muon"] = "adamw"
+    muon_lr: float = 0.02
+    muon_momentum: float = 0.95
     eval_interval: int = 250
     eval_iters: int = 50  # batches per split per evaluation
     log_interval: int = 10
@@ -63,10 +68,16 @@ class TrainConfig:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 1")
         for name in (
             *("lr", "min_lr", "weight_decay", "grad_clip", "warmup_iters", "eval_iters", "lr_decay_iters"),
-            *("ckpt_interval", "checkpoint_every_s", "threads", "heartbeat_s", "max_seconds"),
+            *("ckpt_interval", "checkpoint_every_s", "threads", "heartbeat_s", "max_seconds", "muon_lr"),
         ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name}={getattr(self, name)} must be >= 0")
+        if self.optimizer not in ("adamw", "muon"):
+            raise ConfigError(f"train.optimizer={self.optimizer!r}; expected 'adamw' or 'muon'")
+        if not 0.0 <= self.muon_momentum < 1.0:
+            raise ConfigError(f"train.muon_momentum={self.muon_momentum} must be in [0, 1)")
+        if self.optimizer == "muon" and self.lr == 0:
+            raise ConfigError("train.optimizer='muon' scales muon_lr by lr_at(step) / train.lr: set lr > 0")
         if self.min_lr > self.lr:
             raise ConfigError(f"train.min_lr={self.min_lr} is above train.lr={self.lr}")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):

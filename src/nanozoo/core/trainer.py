@@ -129,8 +129,17 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.min_lr + coeff * (cfg.lr - cfg.min_lr)
 
 
-def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices and embeddings (dim >= 2), none on biases and norm gains."""
+def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW; weight decay on matrices and embeddings (dim >= 2), none on biases and norm gains. Or Muon
+    on the hidden matrices with AdamW on the rest (core/muon.py); a group's `lr_scale` multiplies the
+    schedule's lr (muon_lr / lr for Muon's)."""
+    if cfg.optimizer == "muon":
+        from nanozoo.core.muon import Muon, param_groups
+
+        groups = param_groups(model, cfg.weight_decay)
+        for g in groups:
+            g["lr_scale"] = cfg.muon_lr / cfg.lr if g["use_muon"] else 1.0
+        return Muon(groups, lr=cfg.lr, momentum=cfg.muon_momentum, betas=(cfg.beta1, cfg.beta2))
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
@@ -213,7 +222,7 @@ class Trainer:
         2 ranks x 4 rows and one batch of 8 rows all see the same 8 rows and take the same step."""
         cfg, B = self.cfg, self.cfg.batch_size
         for g in self.opt.param_groups:
-            g["lr"] = lr_at(self.step, cfg)
+            g["lr"] = lr_at(self.step, cfg) * g.get("lr_scale", 1.0)
         total, tokens = torch.zeros((), device=self.device), 0
         full = self.task.get_batch("train", B * cfg.grad_accum * self.env.world, self.gen)
         for micro in range(cfg.grad_accum):
