@@ -47,7 +47,7 @@ class GPTConfig:
     n_embd: int = 384
     dropout: float = 0.0
     bias: bool = True  # biases in Linear and LayerNorm, as GPT-2
-    activation: Literal["gelu_new", "gelu"] = "gelu_new"
+    activation: Literal["gelu_new", "gelu", "relu2"] = "gelu_new"  # relu2: relu(x)^2 (So et al. 2021)
     layer_norm_epsilon: float = 1e-5
     # attention by torch's fused SDPA, step by step (manual_attention), or by our FlashAttention-2
     # (nanozoo.kernels): the tiled PyTorch reference (slow, for reading and checking) or the Triton
@@ -56,6 +56,12 @@ class GPTConfig:
     # learned absolute (GPT-2), sinusoidal (added to the input), rope (rotates q and k), alibi (a linear
     # distance penalty on the scores) or none: models/positions.py
     pos_encoding: Literal["learned", "sinusoidal", "rope", "alibi", "none"] = "learned"
+    # the speedrun's changes (modded-nanogpt), off in GPT-2: RMS-normalised queries and keys per head
+    # (Dehghani et al. 2023), a head of its own instead of the embedding's transpose, and logits
+    # soft-capped to (-c, c) by c * tanh(logits / c) (Gemma 2); 0: no cap
+    qk_norm: bool = False
+    tie_embeddings: bool = True
+    logit_softcap: float = 0.0
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -65,6 +71,10 @@ class GPTConfig:
             raise ValueError(f"model.n_embd={self.n_embd} is not divisible by model.n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"model.dropout={self.dropout} must be in [0, 1)")
+        if self.activation not in ("gelu_new", "gelu", "relu2"):
+            raise ValueError(f"model.activation={self.activation!r}; expected gelu_new, gelu or relu2")
+        if self.logit_softcap < 0:
+            raise ValueError(f"model.logit_softcap={self.logit_softcap} must be >= 0 (0: no cap)")
         if self.attn_impl not in ATTN_IMPLS:
             raise ValueError(f"model.attn_impl={self.attn_impl!r}; expected one of {ATTN_IMPLS}")
         if self.pos_encoding not in POS_ENCODINGS:
@@ -174,7 +184,7 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, cfg: GPTConfig):
         super().__init__()
         self.n_head, self.dropout, self.attn_impl = cfg.n_head, cfg.dropout, cfg.attn_impl
-        self.rope = cfg.pos_encoding == "rope"
+        self.rope, self.qk_norm = cfg.pos_encoding == "rope", cfg.qk_norm
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)  # q, k, v in one matmul
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
@@ -192,6 +202,8 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+        if self.qk_norm:  # q / rms(q) per head: scores bounded by D, whatever the weights' scale
+            q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
         if self.rope:
             q, k = rope(q, pos), rope(k, pos)
         if kv is not None:
@@ -216,11 +228,16 @@ class MLP(nn.Module):
         super().__init__()
         self.c_fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
         self.c_proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
-        self.approximate = "tanh" if cfg.activation == "gelu_new" else "none"
+        self.activation = cfg.activation
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.c_proj(F.gelu(self.c_fc(x), approximate=self.approximate)))
+        h = self.c_fc(x)  # (B, T, 4C)
+        if self.activation == "relu2":
+            h = F.relu(h).square()
+        else:
+            h = F.gelu(h, approximate="tanh" if self.activation == "gelu_new" else "none")
+        return self.dropout(self.c_proj(h))
 
 
 class Block(nn.Module):
@@ -257,7 +274,8 @@ class GPT(nn.Module):
         if cfg.pos_encoding == "alibi":
             self.register_buffer("alibi_slopes", alibi_slopes(cfg.n_head), persistent=False)
         self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
         self.apply(self._init_weights)
         # GPT-2: residual projections scaled by 1/sqrt(2 * n_layer), one per attention and per MLP
         for name, p in self.named_parameters():
@@ -284,15 +302,21 @@ class GPT(nn.Module):
         token); `cache` a KVCache that holds the tokens before these and receives them."""
         x = self.hidden(idx, mask, cache)
         if targets is None:
-            return self.lm_head(x[:, [-1], :]), None  # (B, 1, V)
+            return self.head(x[:, [-1], :]), None  # (B, 1, V)
         B, T = idx.shape
-        logits = self.lm_head(x)  # (B, T, V)
+        logits = self.head(x)  # (B, T, V)
         loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-1)
         return logits, loss
 
     def logits(self, idx: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """All positions' logits (B, T, V), for parity tests and scoring."""
-        return self.lm_head(self.hidden(idx, mask))
+        return self.head(self.hidden(idx, mask))
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) of hidden states x (B, T, C), soft-capped when logit_softcap is set."""
+        logits = self.lm_head(x)
+        c = self.config.logit_softcap
+        return c * torch.tanh(logits / c) if c else logits
 
     def hidden(self, idx: torch.Tensor, mask=None, cache: KVCache | None = None) -> torch.Tensor:
         """The final LayerNorm's output (B, T, C) for idx (B, T), as `forward`."""
@@ -367,6 +391,13 @@ class GPT(nn.Module):
             raise ValueError(
                 f"HF GPT-2 learns its positions: pos_encoding={cfg.pos_encoding!r} has no place in its format"
             )
+        # the speedrun's options must be GPT-2's (activation "gelu", which HF has too, passes)
+        speedrun = {"activation": "gelu_new", "qk_norm": False, "tie_embeddings": True, "logit_softcap": 0.0}
+        for name, gpt2 in speedrun.items():
+            if getattr(cfg, name) != gpt2 and not (name == "activation" and cfg.activation == "gelu"):
+                raise ValueError(
+                    f"HF GPT-2 has {name}={gpt2!r}: {getattr(cfg, name)!r} has no place in its format"
+                )
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         hf = {
