@@ -190,6 +190,27 @@ def cpu() -> CharGPTConfig:
     )
 
 
+# the speedrun's changes to shakespeare-char-cpu, one `--set` each (benchmarks/bench_speedrun.py ablates them)
+SPEEDRUN = {
+    "train.optimizer": "muon",
+    "model.pos_encoding": "rope",
+    "model.qk_norm": True,
+    "model.activation": "relu2",
+    "model.tie_embeddings": False,
+    "model.logit_softcap": 15.0,
+}
+
+
+def speedrun() -> CharGPTConfig:
+    """shakespeare-char-cpu with modded-nanogpt's changes (SPEEDRUN): Muon on the hidden matrices
+    (muon_lr 0.02, momentum 0.95, AdamW at lr 3e-3 for the rest), rotary positions, QK-norm, ReLU^2, an
+    untied head and logits capped at 15; the same shape and step budget (~2 minutes on 2 cores), so
+    each change's effect is measured at equal steps and its cost in seconds (benchmarks/RESULTS.md)."""
+    from nanozoo.core.config import apply_overrides
+
+    return apply_overrides(cpu(), SPEEDRUN)
+
+
 def bpe() -> CharGPTConfig:
     """shakespeare-char-cpu's model and budget on tokens of our BPE (1024): about 3.5 characters each, so
     the 64-token context reads ~3x more text; the head grows from 65 to 1024 outputs."""
@@ -236,5 +257,6 @@ __all__ = [
     "published",
     "sample_text",
     "setup",
+    "speedrun",
     "text_corpus",
 ]
