@@ -145,16 +145,18 @@ def setup(cfg: PTBConfig, data_dir: Path | None) -> Task:
     exact = {k: scored_windows(streams[k], T) for k in ("val", "test")}
     log.info("ptb %s: %s tokens", cfg.data.tokenizer, {k: len(s) for k, s in streams.items()})
 
-    def perplexities(m, split: str) -> dict[str, float]:
+    def perplexities(m, split: str) -> tuple[float, dict[str, float]]:
+        """The exact loss over a split (nats per token) and its perplexity; per word too for BPE."""
+        n = len(streams[split]) - 1
         nats = total_nats(m, *exact[split])
-        out = {f"{split}_ppl": math.exp(nats / (len(streams[split]) - 1))}
+        out = {f"{split}_ppl": math.exp(nats / n)}
         if tok is not None:  # per word: the same nats over the split's words and <eos>
             out[f"{split}_ppl_word"] = math.exp(nats / words[split])
-        return out
+        return nats / n, out
 
     def finish(m, run_dir: Path) -> dict[str, float]:
-        nats = total_nats(m, *exact["test"])
-        return {"test_loss": nats / (len(streams["test"]) - 1), **perplexities(m, "test")}
+        loss, out = perplexities(m, "test")
+        return {"test_loss": loss, **out}
 
     def sample(m) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)
@@ -173,7 +175,7 @@ def setup(cfg: PTBConfig, data_dir: Path | None) -> Task:
     return Task(
         model=build(cfg),
         get_batch=lambda split, B, gen: random_windows(streams[split], B, T, gen),
-        evaluate=lambda m: perplexities(m, "val"),
+        evaluate=lambda m: perplexities(m, "val")[1],
         sample=sample,
         save=save,
         finish=finish,
