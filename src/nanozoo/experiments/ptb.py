@@ -136,18 +136,23 @@ def bpe_corpus(d: PTBData, data_dir: Path | None) -> tuple[RegexTokenizer, dict[
 def setup(cfg: PTBConfig, data_dir: Path | None) -> Task:
     if cfg.data.tokenizer == "word":
         itos, streams = word_corpus(cfg.data, data_dir)
-        tok, words = None, {k: len(s) - 1 for k, s in streams.items()}  # a token is a word
+        tok, words = None, {k: len(s) - 1 for k, s in streams.items()}  # a token is a word, after <eos>
         cfg.model.vocab_size = len(itos)
     else:
         tok, streams, words = bpe_corpus(cfg.data, data_dir)
         cfg.model.vocab_size = tok.vocab_size
     T = cfg.model.block_size
+    # the tokens of the leading end of sentence give context, not targets: <eos> is one, BPE's " \n" may be
+    # more than one, and a target inside it is not a word of the split
+    prefix = 1 if tok is None else len(tok.encode(" \n"))
     exact = {k: scored_windows(streams[k], T) for k in ("val", "test")}
+    for _, Y in exact.values():
+        Y[0, : prefix - 1] = -1
     log.info("ptb %s: %s tokens", cfg.data.tokenizer, {k: len(s) for k, s in streams.items()})
 
     def perplexities(m, split: str) -> tuple[float, dict[str, float]]:
         """The exact loss over a split (nats per token) and its perplexity; per word too for BPE."""
-        n = len(streams[split]) - 1
+        n = len(streams[split]) - prefix
         nats = total_nats(m, *exact[split])
         out = {f"{split}_ppl": math.exp(nats / n)}
         if tok is not None:  # per word: the same nats over the split's words and <eos>
