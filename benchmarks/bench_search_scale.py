@@ -3,13 +3,15 @@
 
 BM25 runs on a synthetic Zipfian corpus (systems/search/synthetic.py: 50k-word vocabulary, s = 1.1, ~100
 terms a document): build time, the saved index's size on disk, its matrix in memory, and the latency of
-one 4-term query (median of --queries, one at a time). Dense retrieval runs on random unit vectors of
+one 4-term query (median of --queries, one at a time). Dense retrieval runs on synthetic unit vectors of
 MiniLM's width (384): embedding 10^5 documents with MiniLM is hours on this CPU, and FAISS's cost depends on
-N and D only; random vectors are the hard case for approximate search (no clusters to exploit), so the
+N and D only. `--vectors random` is the hard case for approximate search (no clusters to exploit: the
 recall@10 of IVF (nlist = 4 sqrt N, nprobe 8) and HNSW (M = 32, efSearch 64) against the exact index is a
-lower bound. Writes a log-log plot of latency against N (--plot).
+lower bound); `--vectors clustered` draws them around sqrt(N) topic centres, closer to real embeddings.
+Writes a log-log plot of latency against N (--plot).
 
-    python benchmarks/bench_search_scale.py [--sizes 10000,100000] [--plot benchmarks/search_scale.png]
+    python benchmarks/bench_search_scale.py [--sizes 10000,100000] [--vectors random|clustered]
+        [--dense-only] [--plot benchmarks/search_scale.png]
 """
 
 from __future__ import annotations
@@ -50,12 +52,27 @@ def bm25_row(n: int, n_queries: int) -> dict:
     return {"build_s": build_s, "disk_mb": os.path.getsize(path) / 1e6, "mem_mb": mem / 1e6, "ms": ms}
 
 
-def dense_rows(n: int, n_queries: int) -> dict[str, dict]:
-    rng = np.random.default_rng(0)
-    emb = rng.standard_normal((n, D), dtype=np.float32)
-    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    qs = rng.standard_normal((n_queries, D), dtype=np.float32)
-    qs /= np.linalg.norm(qs, axis=1, keepdims=True)
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def vectors(n: int, n_queries: int, kind: str, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Documents and queries: "random" unit vectors (the worst case for approximate search), or
+    "clustered": sqrt(N) random topic centres, each vector a centre plus noise of the same norm (as
+    sentence embeddings of documents on shared topics cluster), queries drawn the same way."""
+    if kind == "random":
+        return (unit(rng.standard_normal((m, D), dtype=np.float32)) for m in (n, n_queries))
+    centres = unit(rng.standard_normal((int(np.sqrt(n)), D), dtype=np.float32))
+
+    def draw(m: int) -> np.ndarray:
+        noise = unit(rng.standard_normal((m, D), dtype=np.float32))
+        return unit(centres[rng.integers(len(centres), size=m)] + noise)
+
+    return draw(n), draw(n_queries)
+
+
+def dense_rows(n: int, n_queries: int, kind: str = "random") -> dict[str, dict]:
+    emb, qs = vectors(n, n_queries, kind, np.random.default_rng(0))
     out, exact = {}, None
     for kind in ("flat", "ivf", "hnsw"):
         t0 = time.perf_counter()
@@ -74,9 +91,14 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--plot", default="")
+    ap.add_argument("--vectors", choices=["random", "clustered"], default="random")
+    ap.add_argument("--dense-only", action="store_true", help="skip BM25 (its columns print as -)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f}; "
+        f"{args.vectors} vectors"
+    )
     print(
         "| N | BM25 build s | BM25 disk MB | BM25 matrix MB | BM25 ms/query | flat ms | IVF ms (recall@10) | "
         "HNSW ms (recall@10) | HNSW build s | vectors MB |"
@@ -84,7 +106,10 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     curves = {"BM25": [], "flat": [], "ivf": [], "hnsw": []}
     for n in sizes:
-        b, d = bm25_row(n, args.queries), dense_rows(n, args.queries)
+        nan = float("nan")
+        b = dict.fromkeys(("build_s", "disk_mb", "mem_mb", "ms"), nan)
+        b = b if args.dense_only else bm25_row(n, args.queries)
+        d = dense_rows(n, args.queries, args.vectors)
         for k in ("flat", "ivf", "hnsw"):
             curves[k].append(d[k]["ms"])
         curves["BM25"].append(b["ms"])
