@@ -103,3 +103,15 @@ def test_the_recipes_have_llama2cs_parameter_counts():
         cfg.vocab_size = vocab
         counts[name] = Llama(cfg).num_params()
     assert counts == {"tinystories-llama-260k": 260_032, "tinystories-llama-15m": 15_191_712}
+
+
+def test_streamed_pieces_keep_the_space_after_the_prompt(need_data):
+    import torch
+
+    from nanozoo.experiments.lm import stream_pieces
+    from nanozoo.tokenizers import sentencepiece
+
+    tok = sentencepiece.load(need_data("llama2_tokenizer", "tokenizer.model"))
+    prompt, new = tok.encode("Once upon a", bos=True), tok.encode("Once upon a time there was")[3:]
+    text = "".join(stream_pieces(tok, (torch.tensor([i]) for i in new), prompt))
+    assert "Once upon a" + text == "Once upon a time there was"

@@ -104,11 +104,17 @@ def serve(
     """Serve DIR over HTTP: GET /search?q=&k=&mode=, /doc/{id}, /health; the page at /; OpenAPI at /docs."""
     import uvicorn
 
+    from nanozoo.core.errors import UserError
     from nanozoo.systems.search.index import Index
     from nanozoo.systems.search.serve import create_app
 
-    app = create_app(Index(index_dir), dense=dense)
+    ix = Index(index_dir)
     if dense:
         print("preparing dense retrieval (the first time embeds every document; --no-dense skips it)")
+        try:
+            ix.dense  # noqa: B018  (the app's start-up finds it ready)
+        except (UserError, ImportError) as e:
+            raise UserError(f"dense retrieval cannot start ({e}); --no-dense serves BM25 only") from None
+    app = create_app(ix, dense=dense)
     print(f"serving {index_dir} at http://{host}:{port}/ (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

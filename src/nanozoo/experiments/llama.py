@@ -43,6 +43,7 @@ def int8_cost(model, windows, batches: int, batch_size: int) -> dict[str, float]
     of its quantized copy (on the CPU) over the same `batches` val batches (`windows(B, generator)`; the
     experiments pass eval_iters and batch_size, the size of the trainer's own val_loss)."""
     gen = torch.Generator().manual_seed(0)
+    batches = min(batches, 20)  # a bounded cost at the end of a GPU-sized run (both copies run on the CPU)
     fixed = [windows(batch_size, gen) for _ in range(batches)]
     device = next(model.parameters()).device
     fp32 = sum(model(x.to(device), y.to(device))[1].item() for x, y in fixed) / batches

@@ -108,9 +108,10 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
             yield from sample_bytes(model, tok, ids or tok.encode("\n"), opts, gen)
             continue
         if hasattr(tok, "bos_id"):  # a SentencePiece run (Llama): BOS, then the prompt
-            prompt = torch.tensor([tok.encode(opts.prompt, bos=True)], device=next(model.parameters()).device)
+            ids = tok.encode(opts.prompt, bos=True)
+            prompt = torch.tensor([ids], device=next(model.parameters()).device)
             sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
-            yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+            yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling), ids)
             continue
         yield from sample_chars(
             model,
@@ -140,12 +141,13 @@ def stream_text(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
     yield utf8.decode(b"", final=True)
 
 
-def stream_pieces(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
-    """Text of (1,) tokens as they come from a SentencePiece model: each step decodes all the ids so far
-    and yields what is new (the dummy prefix and byte pieces decode only in context); a U+FFFD at the end,
-    perhaps a character whose bytes are still coming, waits for the next token."""
-    ids: list[int] = []
-    shown = ""
+def stream_pieces(tok: Any, tokens: Iterator[torch.Tensor], prompt: list[int] = ()) -> Iterator[str]:
+    """Text of (1,) tokens as they come from a SentencePiece model, after the `prompt` ids (already shown):
+    each step decodes all the ids so far and yields what is new (a piece's leading space and byte pieces
+    decode only in context); a U+FFFD at the end, perhaps a character whose bytes are still coming, waits
+    for the next token."""
+    ids = list(prompt)
+    shown = tok.decode(ids)
     for nxt in tokens:
         ids += nxt.tolist()
         text = tok.decode(ids)
@@ -198,12 +200,13 @@ def _sample_llama(hf_dir: Path, opts: SampleOptions, data_dir: Path | None) -> I
         raise ExperimentError(
             f"{hf_dir}: vocab_size={model.config.vocab_size} is smaller than the tokenizer's {tok.vocab_size}"
         )
-    prompt = torch.tensor([tok.encode(opts.prompt, bos=True)])
+    ids = tok.encode(opts.prompt, bos=True)
+    prompt = torch.tensor([ids])
     gen = generator(opts.seed)
     sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
     for k in range(opts.num):
         yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
-        yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+        yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling), ids)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -96,8 +96,9 @@ def setup(cfg: StoriesConfig, data_dir: Path | None) -> Task:
     splits = tinystories.splits(files, T)
 
     def sample(m) -> str:
-        g = torch.Generator().manual_seed(cfg.train.seed)
-        prompt = torch.tensor([[tok.bos_id]])
+        device = next(m.parameters()).device
+        g = torch.Generator(device=device).manual_seed(cfg.train.seed)
+        prompt = torch.tensor([[tok.bos_id]], device=device)
         return "".join(stream_pieces(tok, m.stream(prompt, d.sample_tokens, generator=g)))
 
     return Task(

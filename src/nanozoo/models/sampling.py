@@ -55,17 +55,21 @@ def sample_next(
 @contextmanager
 def decoding(model: nn.Module) -> Iterator[None]:
     """Eval mode, and every `nn.Linear` weight stored column-major, while inside: the same (out, in) values
-    laid out as the contiguous (in, out) transpose. A decoding step multiplies a few rows by each weight,
-    and MKL's kernel for that is 2-3x faster on the transposed layout than on `F.linear`'s usual one (the
-    15M Llama's 32000 x 288 head: 1.7 vs 5.5 ms on one core); a training batch is not, so the weights and
-    the mode go back on exit. One matrix is copied at a time: at most one extra in memory."""
+        laid out as the contiguous (in, out) transpose. A decoding step multiplies a few rows by each weight,
+        and MKL's kernel for that is 2-3x faster on the transposed layout than on `F.linear`'s usual one (the
+        15M Llama's 32000 x 288 head: 1.7 vs 5.5 ms on one core); a training batch is not, so the weights and
+        the mode go back on exit (for a stream: when it ends or is closed). One matrix is copied at a time: at
+    most one extra in memory. Weights on a GPU, or in shared memory, are left as they are."""
     was_training = model.training
-    weights = list({id(m.weight): m.weight for m in model.modules() if isinstance(m, nn.Linear)}.values())
+    linears = (
+        m.weight for m in model.modules() if isinstance(m, nn.Linear) and m.weight.device.type == "cpu"
+    )
+    weights = list({id(w): w for w in linears if not w.is_shared()}.values())  # (MKL's kernel: CPU only)
     model.eval()
     with torch.no_grad():
-        for w in weights:
-            w.data = w.data.t().contiguous().t()
         try:
+            for w in weights:
+                w.data = w.data.t().contiguous().t()
             yield
         finally:
             for w in weights:
