@@ -4,6 +4,7 @@ sampling) on a small archive of the real format in place of the 1.6 GB one."""
 import numpy as np
 import pytest
 
+from nanozoo.core.runlog import read_metrics
 from nanozoo.data import catalogue, tinystories
 from nanozoo.experiments import registry, runner
 
@@ -69,8 +70,10 @@ def test_the_15m_recipe_reads_llama2s_tokenizer(archive, tmp_path, need_data):
     cfg = registry.get("tinystories-llama-15m").default_config()
     assert (cfg.model.n_embd, cfg.model.n_layer, cfg.model.n_head, cfg.model.block_size) == (288, 6, 6, 256)
     assert cfg.model.tie_embeddings and cfg.train.grad_accum == 4
-    run_dir, m = runner.train("tinystories-llama-15m", TINY, data_dir=archive, runs_root=tmp_path / "r")
-    assert m["val_loss"] < 11.0  # ln(32000) = 10.37 at the start: it runs and learns a little
+    fast = TINY + ["train.lr=1e-2", "train.max_iters=8", "train.eval_interval=4"]
+    run_dir, m = runner.train("tinystories-llama-15m", fast, data_dir=archive, runs_root=tmp_path / "r")
+    first = read_metrics(run_dir)[0]["val_loss"]  # step 0: about ln(32000) = 10.37
+    assert m["val_loss"] < first - 0.05, (first, m["val_loss"])  # it learns the stories' few words
     assert (run_dir / "samples.txt").is_file()
 
 

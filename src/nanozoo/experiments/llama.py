@@ -30,8 +30,7 @@ def setup(cfg: CharLlamaConfig, data_dir: Path | None) -> Task:
     """shakespeare's task, and at the end the quality cost of int8 (`int8_cost`) on the val split."""
     task = shakespeare.setup(cfg, data_dir)
     if cfg.data.tokenizer == "char":
-        _, splits = shakespeare.text_corpus(cfg.data, data_dir)
-        T = cfg.model.block_size
+        splits, T = task.extra["splits"], cfg.model.block_size
         windows = lambda B, g: random_windows(splits["val"], B, T, g)  # noqa: E731
         task.finish = lambda m, run_dir: int8_cost(m, windows, cfg.train.eval_iters, cfg.train.batch_size)
     return task

@@ -107,11 +107,8 @@ def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
         if hasattr(tok, "decode_bytes"):  # a BPE run
             yield from sample_bytes(model, tok, ids or tok.encode("\n"), opts, gen)
             continue
-        if hasattr(tok, "bos_id"):  # a SentencePiece run (Llama): BOS, then the prompt
-            ids = tok.encode(opts.prompt, bos=True)
-            prompt = torch.tensor([ids], device=next(model.parameters()).device)
-            sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
-            yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling), ids)
+        if hasattr(tok, "bos_id"):  # a SentencePiece run (Llama)
+            yield from sample_pieces(model, tok, opts, gen)
             continue
         yield from sample_chars(
             model,
@@ -130,6 +127,14 @@ def sample_bytes(model: GPT, tok: Any, ids: list[int], opts: SampleOptions, gen)
     sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
     prompt = torch.tensor([ids], device=next(model.parameters()).device)
     yield from stream_text(tok, model.stream(prompt, opts.max_new_tokens, **sampling))
+
+
+def sample_pieces(model, tok: Any, opts: SampleOptions, gen) -> Iterator[str]:
+    """Text streamed after BOS and the prompt from a model with a SentencePiece tokenizer (Llama)."""
+    ids = tok.encode(opts.prompt, bos=True)
+    prompt = torch.tensor([ids], device=next(model.parameters()).device)
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+    yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling), ids)
 
 
 def stream_text(tok: Any, tokens: Iterator[torch.Tensor]) -> Iterator[str]:
@@ -200,13 +205,10 @@ def _sample_llama(hf_dir: Path, opts: SampleOptions, data_dir: Path | None) -> I
         raise ExperimentError(
             f"{hf_dir}: vocab_size={model.config.vocab_size} is smaller than the tokenizer's {tok.vocab_size}"
         )
-    ids = tok.encode(opts.prompt, bos=True)
-    prompt = torch.tensor([ids])
     gen = generator(opts.seed)
-    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
     for k in range(opts.num):
         yield ("\n" + "-" * 40 + "\n" if k else "") + opts.prompt
-        yield from stream_pieces(tok, model.stream(prompt, opts.max_new_tokens, **sampling), ids)
+        yield from sample_pieces(model, tok, opts, gen)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ def setup(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
         evaluate=(lambda m: context_losses(m, splits["val"])) if cfg.data.long_eval else None,
         sample=sample,
         save=lambda run_dir: tok.save(run_dir / "tokenizer.json"),
+        extra={"splits": splits},  # for a task built on this one (experiments/llama.py)
     )
 
 
