@@ -186,7 +186,7 @@ def trained_copy_model() -> Seq2Seq:
     model = Seq2Seq(Seq2SeqConfig(**CFG, label_smoothing=0.0))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     gen = torch.Generator().manual_seed(5)
-    for _ in range(150):
+    for _ in range(250):
         src = torch.randint(3, CFG["vocab_size"], (32, 5), generator=gen)
         tgt_in = torch.cat([torch.full((32, 1), BOS), src], dim=1)
         tgt_out = torch.cat([src, torch.full((32, 1), EOS)], dim=1)
@@ -262,4 +262,4 @@ def test_beam_search_scores_at_least_as_well_as_greedy_and_a_copy_model_copies()
 
     assert (logprob(beam) >= logprob(greedy) - 1e-5).all()
     copied = sum(strip(r.tolist()) == s.tolist() for r, s in zip(beam, src, strict=True))
-    assert copied >= 7, copied  # 150 steps of training copy nearly every sequence
+    assert copied >= 7, copied  # 250 steps of training copy nearly every sequence (150 gave 6 of 8 on a Xeon)
