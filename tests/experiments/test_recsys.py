@@ -67,6 +67,34 @@ def test_report_tables_every_stage(need_data, tiny_run, monkeypatch):
     assert 0 < last["test_ndcg@10"] < 1 and last["test_recall@100"] <= last["test_recall@500"]
 
 
+@pytest.mark.slow
+def test_cli_serve_serves_the_run(need_data, need, tiny_run, monkeypatch, tmp_path):
+    need("httpx")
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from nanozoo.systems.recsys import data as D
+
+    run_dir, _ = tiny_run
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.append((app, kw)))
+    main(["recsys", "serve", str(run_dir), "--events", str(tmp_path / "ev.sqlite"), "--port", "8123"])
+    ((app, kw),) = served
+    assert kw == {"host": "127.0.0.1", "port": 8123, "log_level": "warning"}
+    inter, items = D.load_movielens()
+    liked = set(items.ids[inter.item[inter.user == 0]].tolist())  # MovieLens user 1: dense user 0
+    cold = inter.user_ids[np.setdiff1d(np.arange(inter.n_users), inter.user)]  # rated, but nothing >= 4
+    with TestClient(app) as c:
+        body = c.get("/recommend/1", params={"k": 20}).json()
+        assert body["source"] == "two-tower" and body["history_length"] == len(liked)
+        assert len(body["items"]) == 20 and not liked & {r["item_id"] for r in body["items"]}
+        assert c.get(f"/recommend/{cold[0]}").json()["source"] == "popularity"
+        toy_story = c.get("/similar/1", params={"k": 5}).json()
+        assert toy_story["title"] == "Toy Story (1995)" and len(toy_story["items"]) == 5
+        assert c.post("/events", json={"user_id": 1, "item_id": 1}).json()["stored"] == 1
+    assert (tmp_path / "ev.sqlite").is_file()
+
+
 def test_cli_report_refuses_another_experiments_run(tmp_path, capsys):
     (tmp_path / "config.json").write_text('{"format": 1, "experiment": "names-mlp", "config": {}}')
     with pytest.raises(SystemExit) as e:

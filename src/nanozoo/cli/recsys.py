@@ -1,4 +1,4 @@
-"""`nanozoo recsys train | report`: the recommender end to end on MovieLens (experiments/recsys.py)."""
+"""`nanozoo recsys train | report | serve`: the MovieLens recommender end to end (experiments/recsys.py)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,39 @@ def report(
 
     load_run(run, expect=EXPERIMENT)  # a folder of another experiment is refused in one line
     print(recsys.report(run, data_dir))
+
+
+@recsys_app.command()
+def serve(
+    run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    events: Path = typer.Option(
+        None, metavar="FILE", help="the event log, SQLite (default RUN_DIR/events.sqlite)"
+    ),
+    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    threads: int = typer.Option(
+        1, "--threads", min=1, help="torch/FAISS threads (a request is tiny: 1 is fastest, see NOTE)"
+    ),
+) -> None:
+    """Serve a trained run over HTTP: GET /recommend/{user}?k=, /similar/{item}?k=, POST /events; /docs."""
+    import torch
+    import uvicorn
+    from threadpoolctl import threadpool_limits
+
+    from nanozoo.experiments import recsys
+    from nanozoo.experiments.registry import load_run
+    from nanozoo.systems.recsys.serve import create_app
+
+    load_run(run, expect=EXPERIMENT)
+    # NOTE: one user-tower forward is a few small matrix products; with 2 OpenMP threads on a loaded
+    # 2-core machine it took 15.7 ms at the median instead of 0.66 ms (spin-waiting threads; measured by
+    # benchmarks/bench_recsys_serve.py's in-process row, load average 6), so the server runs one thread.
+    service = recsys.service(run, data_dir, events)
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # FAISS's and BLAS's OpenMP pools, loaded by now
+    print(
+        f"serving {run} ({len(service.user_ids)} users, {len(service.items)} items, {service.n_events} "
+        f"logged events from {service.store.path}) at http://{host}:{port}/docs (Ctrl-C stops)"
+    )
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

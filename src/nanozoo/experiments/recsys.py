@@ -2,6 +2,7 @@
 
 - `movielens-two-tower`: the two-tower retriever (systems/recsys/two_tower.py), trained by the trainer on
   each user's earlier interactions; every evaluation logs its recall@100 on the validation window.
+- `service(run_dir)`: what `nanozoo recsys serve` serves (systems/recsys/serve.py).
 - `report(run_dir)` (`nanozoo recsys train` runs it after training): every baseline fitted on the same
   training data, the two-tower's candidates from a FAISS index, LambdaMART re-ranking them
   (systems/recsys/ranker.py), one table of every metric on the test split and one picture of Recall@k for
@@ -36,8 +37,8 @@ from nanozoo.systems.recsys.two_tower import (
     TwoTowerConfig,
     fill_features,
     histories,
-    item_features,
     retrieve,
+    sized,
 )
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,7 @@ def build(cfg: TwoTowerExperiment) -> TwoTower:
 
 def setup(cfg: TwoTowerExperiment, data_dir: Path | None) -> Task:
     s = movielens_split(cfg.data, data_dir)
-    tags, words, _, _ = item_features(s.items)
-    m = cfg.model
-    m.n_users, m.n_items, m.n_tags, m.n_words = s.train.n_users, len(s.items), len(tags), len(words)
+    m = sized(cfg.model, s.items, s.train)
     model = build(cfg)
     fill_features(model, s.items, s.retriever_train)
     hist = histories(s.train, m.history, m.n_items)  # (E, L) each pair's past, inside `train`
@@ -255,6 +254,20 @@ def report(run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, n_c
     MetricsLog(run_dir).write(cfg.train.max_iters, 0.0, **final)
     _picture(curves, run_dir / "recall_at_k.png", cfg)
     return table
+
+
+def service(run_dir: str | Path, data_dir: Path | None = None, events: str | Path | None = None):
+    """The server's state for a trained run (systems/recsys/serve.py): its model, MovieLens read as the run
+    read it, every interaction of it (serving happens after the test split too), and the event log
+    `events` (default RUN/events.sqlite), replayed on top."""
+    from nanozoo.experiments.registry import load_model
+    from nanozoo.systems.recsys.serve import Service
+    from nanozoo.systems.recsys.store import EventStore
+
+    run_dir = Path(run_dir)
+    model, cfg = load_model(run_dir)
+    inter, items = D.load_movielens(data_dir, cfg.data.feedback, cfg.data.min_rating)
+    return Service(model, items, inter, EventStore(events or run_dir / "events.sqlite"))
 
 
 def _table(rows: dict[str, dict[str, float]], cfg: TwoTowerExperiment, n_users: int, n_test: int) -> str:

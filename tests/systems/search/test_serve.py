@@ -3,9 +3,6 @@
 
 import os
 import shutil
-import socket
-import threading
-import time
 
 import pytest
 
@@ -17,8 +14,9 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, need, hash_encoder):
     """The app over a small index (a stand-in encoder for dense/hybrid), served by uvicorn in a thread."""
-    uvicorn = need("uvicorn")
+    need("uvicorn")
     from nanozoo.systems.search.serve import create_app
+    from nanozoo.systems.serving import in_thread
 
     d = tmp_path_factory.mktemp("serve")
     (d / "c.csv").write_text(
@@ -27,27 +25,8 @@ def server(tmp_path_factory, need, hash_encoder):
         "3,Boundary layers,transition of the laminar boundary layer on a flat plate\n"
     )
     build(d / "c.csv", d / "ix")
-    sock = socket.socket()  # bound here and handed to uvicorn: no other process can take the port between
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Index(d / "ix", encoder=hash_encoder())),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with in_thread(create_app(Index(d / "ix", encoder=hash_encoder()))) as url:
+        yield url
 
 
 def test_search_doc_health_and_openapi(server, need):
@@ -87,32 +66,9 @@ def test_bad_input_is_a_422_that_says_what_is_wrong(server, need, params, field,
     assert err["loc"] == ["query", field] and message in err["msg"]
 
 
-def test_fuzzed_from_its_own_openapi_spec(server, need):
+def test_fuzzed_from_its_own_openapi_spec(server, openapi_fuzz):
     """schemathesis draws requests from the spec (bounded): no 5xx, and every 4xx carries a message."""
-    schemathesis = need("schemathesis")
-    from hypothesis import HealthCheck, given, settings
-
-    schema = schemathesis.openapi.from_url(f"{server}/openapi.json")
-    seen = []
-
-    for op in schema.get_all_operations():
-        operation = op.ok()
-
-        @settings(
-            max_examples=25,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def check(case):
-            r = case.call()
-            seen.append(r.status_code)
-            assert r.status_code < 500, (case.path, case.query, r.text)
-            if r.status_code >= 400:
-                assert r.json()["detail"], (case.path, case.query)
-
-        check()
+    seen = openapi_fuzz(server, max_examples=25)
     assert len(seen) >= 25 and all(code < 500 for code in seen)
 
 

@@ -87,16 +87,15 @@ def item_features(
     )
 
 
-def histories(inter: Interactions, width: int, n_items: int) -> torch.Tensor:
-    """(E, width): for every interaction, the user's `width` items before it in time (pad id n_items)."""
-    out = torch.full((len(inter), width), n_items, dtype=torch.long)
-    starts = np.searchsorted(inter.user, np.arange(inter.n_users + 1))
-    for u in range(inter.n_users):
-        seq = inter.item[starts[u] : starts[u + 1]]
-        for p in range(1, len(seq)):
-            h = seq[max(0, p - width) : p]
-            out[starts[u] + p, width - len(h) :] = torch.from_numpy(h)
-    return out
+def histories(inter: Interactions, width: int, n_items: int, rows: np.ndarray | None = None) -> torch.Tensor:
+    """(len(rows), width): for each interaction of `rows` (default all), the user's `width` items before it
+    in time, padded on the left with id n_items. Built per batch: a table of every row would hold E x width
+    ids (8 GB at 10^7 interactions)."""
+    rows = np.arange(len(inter)) if rows is None else np.asarray(rows)
+    first = np.searchsorted(inter.user, inter.user[rows])  # (R,) where each row's user starts
+    pos = rows[:, None] + np.arange(-width, 0)[None, :]  # (R, width) the positions just before each row
+    h = np.where(pos >= first[:, None], inter.item[np.maximum(pos, 0)], n_items)
+    return torch.from_numpy(h.astype(np.int64))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -148,9 +147,11 @@ class TwoTower(nn.Module):
         return F.normalize(self.item_mlp(x), dim=-1)
 
     def user_vectors(self, user: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
-        """(B,) user ids and (B, L) their histories -> (B, C) unit vectors."""
+        """(B,) user ids and (B, L) their histories -> (B, C) unit vectors. A user id >= n_users (served
+        after training) and every user when `cfg.user_id` is off count on their history alone."""
         n = (hist != self.cfg.n_items).sum(1, keepdim=True).float()  # (B, 1)
-        ident = self.user_id(user) if self.cfg.user_id else torch.zeros_like(self.user_id.weight[: len(user)])
+        known = (user < self.cfg.n_users).unsqueeze(-1)  # (B, 1) a user who came after training has no id
+        ident = self.user_id(user.clamp(max=self.cfg.n_users - 1)) * (known & self.cfg.user_id)
         x = torch.cat([ident, self.history(hist), torch.log1p(n)], -1)  # (B, 2C + 1)
         return F.normalize(self.user_mlp(x), dim=-1)
 
@@ -171,6 +172,13 @@ class TwoTower(nn.Module):
         """(N, C): every item of the catalogue, for the index."""
         ids = torch.arange(self.cfg.n_items, device=self.item_id.weight.device)
         return torch.cat([self.item_vectors(ids[i : i + batch]) for i in range(0, len(ids), batch)])
+
+
+def sized(cfg: TwoTowerConfig, items: Items, inter: Interactions) -> TwoTowerConfig:
+    """`cfg` with the four sizes that come from the data filled in (in place; returned)."""
+    tags, words, _, _ = item_features(items)
+    cfg.n_users, cfg.n_items, cfg.n_tags, cfg.n_words = inter.n_users, len(items), len(tags), len(words)
+    return cfg
 
 
 def fill_features(model: TwoTower, items: Items, train: Interactions) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from nanozoo.systems.search.corpus import Document
+from nanozoo.systems.serving import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -43,9 +43,7 @@ def _digest(d: Document) -> str:
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False)  # the server reads from its threads
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = connect(self.path)  # the server reads from its threads
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def zipf_probabilities(vocab_size: int, s: float = 1.1) -> np.ndarray:
-    """(V,) p(r) proportional to 1 / r^s for ranks r = 1..V."""
-    p = 1.0 / np.arange(1, vocab_size + 1) ** s
-    return p / p.sum()
+from nanozoo.systems.synthetic import zipf_probabilities
 
 
 def corpus(n_docs: int, vocab_size: int = 50_000, mean_len: int = 100, s: float = 1.1, seed: int = 0):
