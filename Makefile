@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[ref,dev,fast,kernels,systems]'
+	@# TorchRec on the CPU: torchrec==1.9.2 with fbgemm-gpu-cpu==1.8.0, without its `fbgemm-gpu` requirement (the
+	@# 2.7 GB CUDA build, which replaces the CPU library and fails to load); its other requirements: `systems`
+	$(PY) -m pip install -q --no-deps -c constraints.txt torchrec fbgemm-gpu-cpu
 	@if [ -n "$$NANOZOO_DATA" ]; then echo "export NANOZOO_DATA=$$NANOZOO_DATA  # the data mirror (make)" >> $(VENV)/bin/activate; fi
 	@$(MAKE) --no-print-directory fashion-mnist
 	touch $(STAMP)

@@ -95,6 +95,13 @@ def test_cli_serve_serves_the_run(need_data, need, tiny_run, monkeypatch, tmp_pa
     assert (tmp_path / "ev.sqlite").is_file()
 
 
+def test_train_sharded_needs_torchrun(cli, monkeypatch):
+    for var in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = cli(["recsys", "train-sharded"])
+    assert code == 1 and "run it under torchrun, e.g. torchrun --nproc_per_node=2" in err
+
+
 def test_cli_report_refuses_another_experiments_run(tmp_path, capsys):
     (tmp_path / "config.json").write_text('{"format": 1, "experiment": "names-mlp", "config": {}}')
     with pytest.raises(SystemExit) as e:

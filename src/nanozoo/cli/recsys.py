@@ -37,6 +37,29 @@ def train(
     print(f"run folder: {run_dir} (report.md, recall_at_k.png)")
 
 
+@recsys_app.command("train-sharded")
+def train_sharded(
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        help=f"override a config value (`nanozoo show {EXPERIMENT}`)",
+    ),
+    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    runs: Path = typer.Option(Path("runs"), metavar="DIR", help="root of the run folders"),
+    table_lr: float = typer.Option(0.05, "--table-lr", help="the tables' row-wise Adagrad learning rate"),
+) -> None:
+    """Under torchrun: train the two-tower with its embedding tables sharded over the processes (TorchRec)."""
+    from nanozoo.experiments import recsys
+
+    run_dir, metrics = recsys.train_sharded(set_, data_dir, runs, table_lr)
+    if run_dir is not None:
+        print("  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        print(
+            f"run folder: {run_dir} (sharded.json: the tables of each process; recsys report|serve RUN_DIR)"
+        )
+
+
 @recsys_app.command()
 def report(
     run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),

@@ -16,6 +16,7 @@ retriever's user histories at test time see all of it.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -150,6 +151,58 @@ def setup(cfg: TwoTowerExperiment, data_dir: Path | None) -> Task:
         return {"val_recall@100": M.recall_at_k(recs, val_truth, 100)}
 
     return Task(model=model, get_batch=get_batch, evaluate=evaluate, tokens=lambda batch: len(batch[0]))
+
+
+def train_sharded(
+    overrides: list[str] = (),
+    data_dir: Path | None = None,
+    runs_root: str | Path = "runs",
+    table_lr: float = 0.05,
+) -> tuple[Path | None, dict[str, float]]:
+    """The two-tower trained under torchrun with its embedding tables sharded over the processes (TorchRec,
+    systems/recsys/sharded.py): the experiment's data, model and steps; the MLPs by Adam at a constant
+    `train.lr`, the tables by FBGEMM's row-wise Adagrad at `table_lr`; each rank's slice of
+    `train.batch_size` is its in-batch softmax. Rank 0 writes a run
+    folder as `nanozoo train` does (config.json, model.safetensors, metrics.jsonl; and sharded.json, the
+    plan), which `recsys report` and `recsys serve` read; other ranks return (None, {})."""
+    from nanozoo.core.checkpoint import save_weights
+    from nanozoo.core.config import apply_overrides, to_dict
+    from nanozoo.core.runlog import new_run_dir, write_config
+    from nanozoo.core.trainer import init_distributed
+    from nanozoo.systems.recsys import sharded
+
+    env = init_distributed()
+    if env.world < 2:
+        raise ConfigError("train-sharded shards the tables over processes: run it under torchrun, e.g. "
+                          "torchrun --nproc_per_node=2 -m nanozoo recsys train-sharded")  # fmt: skip
+    cfg = apply_overrides(two_tower(), overrides)
+    torch.set_num_threads(max(cfg.train.threads, 1))
+    torch.manual_seed(cfg.train.seed)
+    task = setup(cfg, data_dir)
+    dmp, opt = sharded.shard(task.model, cfg.train.lr, "adagrad", table_lr)
+    held = sharded.tables_held(dmp)
+    t0 = time.perf_counter()
+    losses = sharded.train(dmp, opt, lambda gen, n: task.get_batch("train", n, gen), cfg.train.max_iters,
+                           cfg.train.batch_size, cfg.train.seed, cfg.train.log_interval)  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    sharded.unshard(dmp, task.model)
+    plan = [None] * env.world
+    torch.distributed.all_gather_object(plan, held)
+    if not env.master:
+        return None, {}
+    run_dir = new_run_dir("movielens-two-tower", runs_root)
+    write_config(run_dir, "movielens-two-tower", to_dict(cfg), list(overrides))
+    atomic_write(
+        run_dir / "sharded.json", json.dumps({"world": env.world, "tables": plan, "table_lr": table_lr})
+    )
+    save_weights(task.model, run_dir / "model.safetensors", cfg.train.max_iters)
+    log_ = MetricsLog(run_dir)
+    for step, loss in enumerate(losses):
+        if step % cfg.train.log_interval == 0:
+            log_.write(step, elapsed * step / len(losses), train_loss=loss)
+    final = task.evaluate(task.model.eval())
+    log_.write(len(losses), elapsed, train_loss=losses[-1], **final)
+    return run_dir, final
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from torch import nn
 from nanozoo.core.config import ConfigError
 from nanozoo.systems.recsys import index as faiss_index
 from nanozoo.systems.recsys.data import Interactions, Items
+from nanozoo.systems.recsys.embeddings import Tables
 
 
 @dataclass
@@ -102,62 +103,71 @@ def histories(inter: Interactions, width: int, n_items: int, rows: np.ndarray | 
 # The model
 
 
-class Bag(nn.Module):
-    """The mean of the embeddings of a padded bag of ids (id n is padding): (B, L) -> (B, C)."""
-
-    def __init__(self, n: int, n_embd: int):
-        super().__init__()
-        self.n = n
-        self.emb = nn.Embedding(n + 1, n_embd, padding_idx=n)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = (ids != self.n).unsqueeze(-1)  # (B, L, 1)
-        return (self.emb(ids) * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, C)
-
-
 def _mlp(n_in: int, n_embd: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, 2 * n_embd), nn.ReLU(), nn.Linear(2 * n_embd, n_embd))
 
 
+def tables_of(cfg: TwoTowerConfig) -> dict[str, int]:
+    """The model's embedding tables, one a feature: name -> rows (embeddings.py)."""
+    return {"item_id": cfg.n_items, "item_tags": cfg.n_tags, "item_words": cfg.n_words,
+            "user_id": cfg.n_users, "history": cfg.n_items}  # fmt: skip
+
+
 class TwoTower(nn.Module):
-    def __init__(self, cfg: TwoTowerConfig):
+    """`tables` (default the plain `embeddings.Tables`) holds every embedding; TorchRec's can stand in."""
+
+    def __init__(self, cfg: TwoTowerConfig, tables: nn.Module | None = None):
         super().__init__()
         if min(cfg.n_users, cfg.n_items) < 1:
             raise ConfigError(f"a two-tower model needs users and items (n_users={cfg.n_users}, n_items="
                               f"{cfg.n_items}): setup fills them in from the data")  # fmt: skip
         self.cfg = cfg
         C = cfg.n_embd
-        self.item_id = nn.Embedding(cfg.n_items, C)
-        self.tags = Bag(cfg.n_tags, C)
-        self.words = Bag(cfg.n_words, C)
+        self.tables = tables if tables is not None else Tables(tables_of(cfg), C)
         self.item_mlp = _mlp(3 * C, C)
-        self.user_id = nn.Embedding(cfg.n_users, C)
-        self.history = Bag(cfg.n_items, C)
         self.user_mlp = _mlp(2 * C + 1, C)
         # the item side's features and the sampling log-probabilities: data, saved with the weights
         self.register_buffer("item_tags", torch.full((cfg.n_items, cfg.max_tags), cfg.n_tags))
         self.register_buffer("item_words", torch.full((cfg.n_items, cfg.max_words), cfg.n_words))
         self.register_buffer("log_q", torch.full((cfg.n_items,), -math.log(cfg.n_items)))
 
-    def item_vectors(self, item: torch.Tensor) -> torch.Tensor:
-        """(B,) item ids -> (B, C) unit vectors."""
-        x = torch.cat(
-            [self.item_id(item), self.tags(self.item_tags[item]), self.words(self.item_words[item])], -1
-        )
+    def item_bags(self, item: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B,) item ids -> the padded id bags of the item tower."""
+        return {
+            "item_id": item[:, None],
+            "item_tags": self.item_tags[item],
+            "item_words": self.item_words[item],
+        }
+
+    def user_bags(self, user: torch.Tensor, hist: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B,) user ids and (B, L) histories -> the padded id bags of the user tower. A user id >= n_users
+        (a user served after training), and every user when `cfg.user_id` is off, gets the padding id: no id
+        vector (zeros), only their history."""
+        own = (user < self.cfg.n_users) & self.cfg.user_id
+        return {"user_id": torch.where(own, user, self.cfg.n_users)[:, None], "history": hist}
+
+    def item_tower(self, e: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = torch.cat([e["item_id"], e["item_tags"], e["item_words"]], -1)  # (B, 3C)
         return F.normalize(self.item_mlp(x), dim=-1)
 
-    def user_vectors(self, user: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
-        """(B,) user ids and (B, L) their histories -> (B, C) unit vectors. A user id >= n_users (served
-        after training) and every user when `cfg.user_id` is off count on their history alone."""
-        n = (hist != self.cfg.n_items).sum(1, keepdim=True).float()  # (B, 1)
-        known = (user < self.cfg.n_users).unsqueeze(-1)  # (B, 1) a user who came after training has no id
-        ident = self.user_id(user.clamp(max=self.cfg.n_users - 1)) * (known & self.cfg.user_id)
-        x = torch.cat([ident, self.history(hist), torch.log1p(n)], -1)  # (B, 2C + 1)
+    def user_tower(self, e: dict[str, torch.Tensor], hist: torch.Tensor) -> torch.Tensor:
+        n = (hist != self.cfg.n_items).sum(1, keepdim=True).float()  # (B, 1) history length
+        x = torch.cat([e["user_id"], e["history"], torch.log1p(n)], -1)  # (B, 2C + 1)
         return F.normalize(self.user_mlp(x), dim=-1)
 
+    def item_vectors(self, item: torch.Tensor) -> torch.Tensor:
+        """(B,) item ids -> (B, C) unit vectors."""
+        return self.item_tower(self.tables(self.item_bags(item)))
+
+    def user_vectors(self, user: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
+        """(B,) user ids and (B, L) their histories -> (B, C) unit vectors."""
+        return self.user_tower(self.tables(self.user_bags(user, hist)), hist)
+
     def forward(self, user: torch.Tensor, hist: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
-        """The in-batch sampled softmax loss of B (user, history, positive item) rows."""
-        u, v = self.user_vectors(user, hist), self.item_vectors(item)  # (B, C) each
+        """The in-batch sampled softmax loss of B (user, history, positive item) rows. One lookup of every
+        table: a sharded collection exchanges the ids of all its features in one all-to-all."""
+        e = self.tables(self.user_bags(user, hist) | self.item_bags(item))
+        u, v = self.user_tower(e, hist), self.item_tower(e)  # (B, C) each
         ### BEGIN SOLUTION
         logits = u @ v.T / self.cfg.temperature  # (B, B): row b scores every item of the batch
         if self.cfg.logq:
@@ -170,7 +180,7 @@ class TwoTower(nn.Module):
     @torch.no_grad()
     def all_item_vectors(self, batch: int = 4096) -> torch.Tensor:
         """(N, C): every item of the catalogue, for the index."""
-        ids = torch.arange(self.cfg.n_items, device=self.item_id.weight.device)
+        ids = torch.arange(self.cfg.n_items, device=self.log_q.device)
         return torch.cat([self.item_vectors(ids[i : i + batch]) for i in range(0, len(ids), batch)])
 
 
