@@ -58,13 +58,30 @@ def test_report_tables_every_stage(need_data, tiny_run, monkeypatch):
     monkeypatch.setattr(recsys, "baselines", lambda seed=0: fast)
     monkeypatch.setattr(B, "ALS", partial(B.ALS, factors=16, iterations=2))  # implicit's ALS takes these
     monkeypatch.setattr(B, "BPR", partial(B.BPR, factors=16, epochs=2))
-    table = recsys.report(run_dir, k=300, n_candidates=50)
-    rows = [line.split(" | ")[0].strip("| ") for line in table.splitlines() if line.startswith("| ")]
+    table = recsys.report(
+        run_dir, k=300, overrides=["rank.n_candidates=50", "rank.sparsenn.epochs=2", "rank.folds=2"]
+    )
+    test, val = table.split("\nValidation: ")
+
+    def names(text):
+        return [line.split(" | ")[0].strip("| ") for line in text.splitlines() if line.startswith("| ")][1:]
+
     expected = ["popularity", "item-kNN", "implicit ALS", "implicit BPR", "two-tower (FAISS exact)"]
-    assert rows[1:] == [*expected, "two-tower + item-kNN candidates, LambdaMART (top 50)"]
+    rankers = [f"two-tower + item-kNN candidates, {r} (top 50)" for r in ("LambdaMART", "SparseNN")]
+    assert names(test)[:5] == expected and sorted(names(test)[5:]) == rankers
+    assert names(val) == ["popularity", "item-kNN", "ALS", "two-tower", "LambdaMART", "SparseNN"]
+    assert "Margin: NDCG@10 of the final stage" in val and "95% interval" in val
     assert (run_dir / "report.md").read_text() == table and (run_dir / "recall_at_k.png").is_file()
     last = read_metrics(run_dir)[-1]
     assert 0 < last["test_ndcg@10"] < 1 and last["test_recall@100"] <= last["test_recall@500"]
+    # tuning cross-validates on the window only: one row a combination, best first
+    tuned = recsys.tune(run_dir, ["rank.lambdamart.num_leaves=3,7", "rank.folds=2", "rank.n_candidates=50"])
+    lines = [line.split(" | ") for line in tuned.splitlines()[2:]]
+    assert [(r[0], r[1]) for r in sorted(lines, key=lambda r: r[1])] == [
+        ("| LambdaMART", "3"),
+        ("| LambdaMART", "7"),
+    ]
+    assert float(lines[0][4]) >= float(lines[1][4])
 
 
 @pytest.mark.slow

@@ -61,8 +61,27 @@ def train_sharded(
 
 
 @recsys_app.command()
+def tune(
+    run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    grid: list[str] = typer.Option(
+        ..., "--grid", metavar="rank.KEY=V1,V2", help="a ranker hyper-parameter and its values"
+    ),
+    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+) -> None:
+    """The rankers on the validation window's held-out users for every combination of the grid."""
+    from nanozoo.experiments import recsys
+    from nanozoo.experiments.registry import load_run
+
+    load_run(run, expect=EXPERIMENT)
+    print(recsys.tune(run, grid, data_dir))
+
+
+@recsys_app.command()
 def report(
     run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    set_: list[str] = typer.Option(
+        [], "--set", metavar="rank.KEY=VALUE", help="change the ranking stage for this report"
+    ),
     data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
 ) -> None:
     """Evaluate a trained run and every baseline on its test split again; print the table."""
@@ -70,7 +89,7 @@ def report(
     from nanozoo.experiments.registry import load_run
 
     load_run(run, expect=EXPERIMENT)  # a folder of another experiment is refused in one line
-    print(recsys.report(run, data_dir))
+    print(recsys.report(run, data_dir, overrides=set_))
 
 
 @recsys_app.command()

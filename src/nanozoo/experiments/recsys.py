@@ -16,6 +16,7 @@ retriever's user histories at test time see all of it.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -33,6 +34,8 @@ from nanozoo.core.task import Task
 from nanozoo.systems.recsys import baselines as B
 from nanozoo.systems.recsys import data as D
 from nanozoo.systems.recsys import metrics as M
+from nanozoo.systems.recsys import ranker as R
+from nanozoo.systems.recsys.sparsenn import SparseNNConfig, SparseNNRanker
 from nanozoo.systems.recsys.two_tower import (
     TwoTower,
     TwoTowerConfig,
@@ -64,6 +67,22 @@ class MovieLensData:
 
 
 @dataclass
+class RankConfig:
+    """The ranking stage of the report (systems/recsys/ranker.py, sparsenn.py): tuned on the validation
+    window, cross-validated over its users (`nanozoo recsys tune`, benchmarks/RESULTS.md), never on the
+    test split."""
+
+    n_candidates: int = 200  # each user's list: the two-tower's and item-kNN's interleaved
+    folds: int = 5  # validation: each fifth of the window's users ranked by rankers fitted on the others
+    lambdamart: R.LambdaMART = field(default_factory=R.LambdaMART)
+    sparsenn: SparseNNConfig = field(default_factory=SparseNNConfig)
+
+    def __post_init__(self):
+        if self.n_candidates < 1 or self.folds < 2:
+            raise ConfigError(f"rank.n_candidates={self.n_candidates} (>= 1), rank.folds={self.folds} (>= 2)")
+
+
+@dataclass
 class TwoTowerExperiment:
     model: TwoTowerConfig = field(default_factory=TwoTowerConfig)
     train: TrainConfig = field(
@@ -73,6 +92,7 @@ class TwoTowerExperiment:
         )
     )  # fmt: skip
     data: MovieLensData = field(default_factory=MovieLensData)
+    rank: RankConfig = field(default_factory=RankConfig)
 
 
 def two_tower() -> TwoTowerExperiment:
@@ -242,22 +262,142 @@ class _Implicit:
         return self.m.user_factors[users] @ self.m.item_factors.T
 
 
-def report(run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, n_candidates: int = 200) -> str:
+def with_rank(cfg: TwoTowerExperiment, overrides: list[str]) -> TwoTowerExperiment:
+    """`cfg` with `overrides` of its `rank` section (another section would not be the run's any more)."""
+    from nanozoo.core.config import apply_overrides, override_items
+
+    other = [k for k, _ in override_items(overrides) if not k.startswith("rank.")]
+    if other:
+        raise ConfigError(
+            f"{other[0]}: a report changes the rank section only (rank.*); retrain for the rest"
+        )
+    return apply_overrides(cfg, overrides)
+
+
+def rankers(cfg: TwoTowerExperiment, model: TwoTower, n_users: int) -> dict[str, object]:
+    """The ranking stage's two rankers, fresh, with the run's `rank` hyper-parameters."""
+    rc = cfg.rank
+    return {
+        "LambdaMART": copy.deepcopy(rc.lambdamart),
+        "SparseNN": SparseNNRanker(
+            rc.sparsenn, n_users, model.cfg.n_items, model.item_tags, model.cfg.n_tags
+        ),
+    }
+
+
+@dataclass
+class Window:
+    """The ranker's window: its users' candidate lists (features from the retriever's training data only),
+    their labels (the window's interactions), and each user's validation fold (`RankConfig.folds`)."""
+
+    stage: R.Stage
+    lists: R.Lists
+    labels: np.ndarray
+    truth: list[np.ndarray]
+    fold: np.ndarray  # (U,) 0..folds-1, a seeded shuffle
+
+
+def ranker_window(model: TwoTower, s: Split, cfg: TwoTowerExperiment) -> Window:
+    stage = R.Stage.fit(model, s.retriever_train, s.items, cfg.train.seed)
+    users, truth = truth_of(s.val)
+    lists = stage.lists(users, cfg.rank.n_candidates)
+    fold = np.random.default_rng(cfg.train.seed).permutation(len(users)) % cfg.rank.folds
+    return Window(stage, lists, R.labels_of(lists.cands, users, s.val), truth, fold)
+
+
+def cross_validate(ranker_of, w: Window) -> np.ndarray:
+    """(U, K) every window user's list re-ordered by a ranker (`ranker_of()` makes a fresh one) fitted on
+    the other folds' users."""
+    out = np.empty_like(w.lists.cands)
+    for f in range(w.fold.max() + 1):
+        fit, held = np.flatnonzero(w.fold != f), np.flatnonzero(w.fold == f)
+        out[held] = ranker_of().fit(w.lists.take(fit), w.labels[fit]).rerank(w.lists.take(held))
+    return out
+
+
+def validate(
+    w: Window, cfg: TwoTowerExperiment, model: TwoTower, n_users: int
+) -> dict[str, dict[str, float]]:
+    """Every ranking of the window's users against the window's interactions: the rankers cross-validated
+    over the users (`cross_validate`), the baselines and the retriever fitted on the retriever's training
+    data: recall@10, ndcg@10, map@12, mrr."""
+    users, past, k = w.lists.users, w.stage.past, cfg.rank.n_candidates
+    recs = {
+        "popularity": B.recommend(B.Popularity().fit(past), past, users, k),
+        "item-kNN": B.recommend(w.stage.knn, past, users, k),
+        "ALS": B.recommend(w.stage.als, past, users, k),
+        "two-tower": retrieve(model, past, users, k),
+    }
+    for name in rankers(cfg, model, n_users):
+        recs[name] = cross_validate(lambda name=name: rankers(cfg, model, n_users)[name], w)
+    pop = B.item_users(past)
+    return {name: M.evaluate(r, w.truth, pop, past.n_users, (10,)) for name, r in recs.items()}
+
+
+def tune(run_dir: str | Path, grid: list[str], data_dir: Path | None = None) -> str:
+    """The rankers' validation NDCG@10 (and recall@10, MAP@12) for every combination of `grid` (`--grid
+    rank.lambdamart.num_leaves=7,15,31`): each cross-validated over the window's users (`cross_validate`),
+    never on the test split. Only the rankers whose keys the grid names are fitted (both if it names
+    neither's); `rank.n_candidates` and `rank.folds` rebuild the window. Returns the table, best first."""
+    from threadpoolctl import threadpool_limits
+
+    from nanozoo.experiments.registry import load_model
+    from nanozoo.experiments.sweep import combinations, parse_grid
+
+    model, cfg = load_model(Path(run_dir))
+    s = movielens_split(cfg.data, data_dir)
+    axes = parse_grid(grid)
+    prefixes = {"LambdaMART": "rank.lambdamart.", "SparseNN": "rank.sparsenn."}
+    fit = {name for name, p in prefixes.items() if any(k.startswith(p) for k in axes)}
+    fit = fit or set(prefixes)
+    windows: dict[tuple, Window] = {}
+    rows = []
+    with threadpool_limits(1):
+        for combo in combinations(axes):
+            c = with_rank(cfg, [f"{k}={v}" for k, v in combo.items()])
+            key = (c.rank.n_candidates, c.rank.folds)
+            if key not in windows:
+                windows[key] = ranker_window(model, s, c)
+            w = windows[key]
+            pop = B.item_users(w.stage.past)
+            for name in fit:
+                recs = cross_validate(lambda c=c, name=name: rankers(c, model, s.train.n_users)[name], w)
+                m = M.evaluate(recs, w.truth, pop, w.stage.past.n_users, (10,))
+                rows.append((m["ndcg@10"], name, combo, m))
+    rows.sort(key=lambda r: -r[0])
+    lines = [
+        "| ranker | " + " | ".join(axes) + " | ndcg@10 | recall@10 | map@12 |",
+        "|---|" + "---|" * (len(axes) + 3),
+    ]
+    for _, name, combo, m in rows:
+        vals = " | ".join(combo[k] for k in axes)
+        lines.append(f"| {name} | {vals} | {m['ndcg@10']:.4f} | {m['recall@10']:.4f} | {m['map@12']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def report(
+    run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, overrides: list[str] = ()
+) -> str:
     """Every stage and baseline on the run's test split, in one table (RUN/report.md, returned) and one
     picture of Recall@k (RUN/recall_at_k.png); the final stage's `test_*` figures go into metrics.jsonl.
 
     1. Each baseline (and `implicit`'s ALS and BPR) is fitted on everything before the test split.
     2. The run's two-tower retrieves k candidates from an exact FAISS index.
-    3. LambdaMART learns to re-order `n_candidates` (the two-tower's and item-kNN's merged, ranker.py) on
-       the validation window (the retriever's later window) and re-orders the test candidates; below
-       them come the two-tower's other candidates in its order."""
+    3. The ranker's window (`ranker_window`): candidate lists and features from the retriever's training
+       data, labels from the validation window. Each ranker (LambdaMART, SparseNN) is first
+       cross-validated over the window's users (the validation table: how the rankers were chosen and
+       tuned), then fitted on all of them and re-orders the test candidates (features from everything
+       before the test split); below them come the two-tower's other candidates in its order.
+    4. The final stage is the ranker best on validation; its NDCG@10 against the best baseline's, user by
+       user, with a paired bootstrap 95% interval.
+    `overrides` change the run's `rank` section (`rank.n_candidates=100`) for this report."""
     from threadpoolctl import threadpool_limits
 
     from nanozoo.experiments.registry import load_model
-    from nanozoo.systems.recsys import ranker as R
 
     run_dir = Path(run_dir)
     model, cfg = load_model(run_dir)
+    cfg = with_rank(cfg, overrides)
     s = movielens_split(cfg.data, data_dir)
     users, truth = truth_of(s.test)
     pop = B.item_users(s.train)
@@ -269,44 +409,70 @@ def report(run_dir: str | Path, data_dir: Path | None = None, k: int = 1000, n_c
         log.warning("`implicit` is not installed (the ref extra): its ALS and BPR are left out of the table")
     rows: dict[str, dict[str, float]] = {}
     curves: dict[str, np.ndarray] = {}
+    per_user: dict[str, np.ndarray] = {}
 
-    def record(name: str, recs: np.ndarray, t0: float) -> None:
-        rows[name] = {
-            **M.evaluate(recs, truth, pop, s.train.n_users, (10, 100, 500)),
-            "s": time.perf_counter() - t0,
-        }
+    def record(name: str, recs: np.ndarray, seconds: float) -> None:
+        rows[name] = {**M.evaluate(recs, truth, pop, s.train.n_users, (10, 100, 500)), "s": seconds}
         curves[name] = M.recall_curve(recs, truth)
+        per_user[name] = M.ndcg_per_user(recs, truth, 10)
 
     with threadpool_limits(1):
         for name, m in models.items():
             t0 = time.perf_counter()
-            record(name, B.recommend(m.fit(s.train), s.train, users, k), t0)
+            record(name, B.recommend(m.fit(s.train), s.train, users, k), time.perf_counter() - t0)
         t0 = time.perf_counter()
         retrieved = retrieve(model.eval(), s.train, users, k)
-        record("two-tower (FAISS exact)", retrieved, t0)
+        record("two-tower (FAISS exact)", retrieved, time.perf_counter() - t0)
         t0 = time.perf_counter()
-        val_users, _ = truth_of(s.val)  # the ranker's window: labels later than the retriever's training
-        past = s.retriever_train
-        knn, als = R.side_models(past, cfg.train.seed)
-        cands = R.candidates(model, past, val_users, n_candidates, knn)
-        X = R.features(model, past, s.items, val_users, cands, knn, als)
-        lambdamart = R.LambdaMART(seed=cfg.train.seed).fit(X, R.labels_of(cands, val_users, s.val))
+        window = ranker_window(model, s, cfg)
+        val = validate(window, cfg, model, s.train.n_users)
         knn = models["item-kNN"] if "item-kNN" in models else B.ItemKNN().fit(s.train)
         als = models["ALS"] if "ALS" in models else B.ALS(seed=cfg.train.seed).fit(s.train)
-        cands = R.candidates(model, s.train, users, n_candidates, knn)
-        ranked = lambdamart.rerank(cands, R.features(model, s.train, s.items, users, cands, knn, als))
-        rest = [row[~np.isin(row, c)][: k - n_candidates] for row, c in zip(retrieved, cands, strict=True)]
-        record(
-            f"two-tower + item-kNN candidates, LambdaMART (top {n_candidates})",
-            np.concatenate([ranked, rest], 1),
-            t0,
-        )
-    table = _table(rows, cfg, len(users), len(s.test))
+        test = R.Stage(model, s.train, s.items, knn, als).lists(users, cfg.rank.n_candidates)
+        shared = time.perf_counter() - t0
+        n = cfg.rank.n_candidates
+        for name, ranker in rankers(cfg, model, s.train.n_users).items():
+            t0 = time.perf_counter()
+            ranked = ranker.fit(window.lists, window.labels).rerank(test)
+            rest = [row[~np.isin(row, c)][: k - n] for row, c in zip(retrieved, test.cands, strict=True)]
+            recs = np.concatenate([ranked, rest], 1)
+            record(
+                f"two-tower + item-kNN candidates, {name} (top {n})", recs, shared + time.perf_counter() - t0
+            )
+    best = max(rankers(cfg, model, 1), key=lambda name: val[name]["ndcg@10"])
+    final = f"two-tower + item-kNN candidates, {best} (top {n})"
+    rows[final] = rows.pop(final)  # the final stage last
+    table = _table(rows, cfg, len(users), len(s.test)) + _validation_table(val, window, cfg)
+    table += _margin(rows, per_user, final, list(models) + ["two-tower (FAISS exact)"], cfg.train.seed)
     atomic_write(run_dir / "report.md", table)
-    final = {f"test_{m}": v for m, v in rows[next(reversed(rows))].items() if m != "s"}
-    MetricsLog(run_dir).write(cfg.train.max_iters, 0.0, **final)
+    final_metrics = {f"test_{m}": v for m, v in rows[final].items() if m != "s"}
+    MetricsLog(run_dir).write(cfg.train.max_iters, 0.0, **final_metrics)
     _picture(curves, run_dir / "recall_at_k.png", cfg)
     return table
+
+
+def _validation_table(val: dict[str, dict[str, float]], w: Window, cfg: TwoTowerExperiment) -> str:
+    cols = ["recall@10", "ndcg@10", "map@12", "mrr"]
+    lines = [
+        f"\nValidation: the ranker's window, {len(w.truth)} users, each one's window interactions ranked: "
+        f"the rankers {cfg.rank.folds}-fold cross-validated over the users (fitted on the other folds), "
+        "everything else fitted on the retriever's training data\n",
+        "| model | " + " | ".join(cols) + " |",
+        "|---|" + "---:|" * len(cols),
+    ]
+    lines += [f"| {name} | " + " | ".join(f"{r[c]:.4f}" for c in cols) + " |" for name, r in val.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _margin(rows, per_user, final: str, baselines_: list[str], seed: int) -> str:
+    """The final stage's NDCG@10 minus the best baseline's, user by user: mean and bootstrap interval."""
+    best = max((b for b in baselines_ if b in rows), key=lambda b: rows[b]["ndcg@10"])
+    diff, lo, hi = M.paired_bootstrap(per_user[final], per_user[best], seed=seed)
+    return (
+        f"\nMargin: NDCG@10 of the final stage ({final}) minus the best baseline's ({best}): "
+        f"{diff:+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}] (paired bootstrap over the test users, 2,000 "
+        "resamples)\n"
+    )
 
 
 def service(run_dir: str | Path, data_dir: Path | None = None, events: str | Path | None = None):

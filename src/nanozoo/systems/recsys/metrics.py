@@ -11,6 +11,7 @@ does). Each figure is the mean over users of a per-user score:
 - AP@k = Σ_{r<k} P@(r+1) rel_r / min(|T|, k): Kaggle's `apk` (ml_metrics), the H&M metric at k = 12.
 - MRR@k = 1 / (rank of the first hit + 1), 0 without a hit in the top k.
 - coverage@k = the fraction of the catalogue that appears in some user's top k (Ge et al. 2010).
+- the margin between two systems: the mean per-user difference and its paired bootstrap interval.
 - novelty@k = the mean self-information -log2 p(i) of recommended items, p(i) the fraction of training
   users who interacted with i (Zhou et al. 2010); an item nobody trained on counts as one user's.
 """
@@ -46,14 +47,19 @@ def recall_curve(recs: np.ndarray, truth: Sequence[np.ndarray]) -> np.ndarray:
     return (hits(recs, truth).cumsum(1) / _sizes(truth)[:, None]).mean(0)
 
 
-def ndcg_at_k(recs: np.ndarray, truth: Sequence[np.ndarray], k: int) -> float:
+def ndcg_per_user(recs: np.ndarray, truth: Sequence[np.ndarray], k: int) -> np.ndarray:
+    """(U,) each user's NDCG@k."""
     h = hits(recs[:, :k], truth)
     ### BEGIN SOLUTION
     discount = 1.0 / np.log2(np.arange(2, k + 2))  # (k,) 1 / log2(r + 2) for ranks r = 0..k-1
     dcg = (h * discount[: h.shape[1]]).sum(1)
     ideal = np.cumsum(discount)[np.minimum(_sizes(truth), k).astype(int) - 1]  # all of T first
     ### END SOLUTION
-    return float((dcg / ideal).mean())
+    return dcg / ideal
+
+
+def ndcg_at_k(recs: np.ndarray, truth: Sequence[np.ndarray], k: int) -> float:
+    return float(ndcg_per_user(recs, truth, k).mean())
 
 
 def map_at_k(recs: np.ndarray, truth: Sequence[np.ndarray], k: int = 12) -> float:
@@ -79,6 +85,17 @@ def novelty_at_k(recs: np.ndarray, item_users: np.ndarray, n_users: int, k: int)
     """`item_users`: (N,) how many training users interacted with each item."""
     p = np.maximum(item_users, 1) / n_users
     return float(-np.log2(p[recs[:, :k]]).mean())
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n: int = 2000, level: float = 0.95, seed: int = 0):
+    """(mean of a - b, lower, upper): the mean per-user difference of two systems scored on the same users,
+    and its `level` percentile interval over `n` resamples of the users with replacement (Efron &
+    Tibshirani 1993; the paired test of Sakai 2006 for IR metrics)."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (n, len(d)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(d.mean()), float(lo), float(hi)
 
 
 def evaluate(
