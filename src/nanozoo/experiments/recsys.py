@@ -2,11 +2,14 @@
 
 - `movielens-two-tower`: the two-tower retriever (systems/recsys/two_tower.py), trained by the trainer on
   each user's earlier interactions; every evaluation logs its recall@100 on the validation window.
-- `service(run_dir)`: what `nanozoo recsys serve` serves (systems/recsys/serve.py).
+- `train_sharded`: the same under torchrun with its tables sharded by TorchRec (`recsys train-sharded`).
 - `report(run_dir)` (`nanozoo recsys train` runs it after training): every baseline fitted on the same
-  training data, the two-tower's candidates from a FAISS index, LambdaMART re-ranking them
-  (systems/recsys/ranker.py), one table of every metric on the test split and one picture of Recall@k for
-  k = 1..1000; `implicit`'s ALS and BPR sit in the same table.
+  training data, the two-tower's candidates from a FAISS index, the two rankers (LambdaMART, SparseNN:
+  systems/recsys/ranker.py, sparsenn.py) re-ordering them, one table of every metric on the test split,
+  the validation table the rankers were chosen by, the margin over the best baseline, and one picture of
+  Recall@k for k = 1..1000; `implicit`'s ALS and BPR sit in the same table.
+- `tune(run_dir, grid)`: the rankers cross-validated on the ranker's window (`recsys tune`).
+- `service(run_dir)`: what `nanozoo recsys serve` serves (systems/recsys/serve.py).
 
 The split (`MovieLensData`): positive ratings (>= 4) by default; each user's last 20% in time is the test
 set (`temporal`; or `leave-one-out`); of the rest, each user's last 25% is the validation window, which the
@@ -85,9 +88,10 @@ class RankConfig:
 @dataclass
 class TwoTowerExperiment:
     model: TwoTowerConfig = field(default_factory=TwoTowerConfig)
+    # lr 0.1: the best of 3e-3 .. 0.4 on the validation window's recall@100 (benchmarks/RESULTS.md)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            max_iters=400, batch_size=512, lr=3e-3, min_lr=3e-4, warmup_iters=20, weight_decay=0.0,
+            max_iters=400, batch_size=512, lr=0.1, min_lr=3e-4, warmup_iters=20, weight_decay=0.0,
             eval_interval=100, eval_iters=5, log_interval=20, threads=1,
         )
     )  # fmt: skip

@@ -19,12 +19,17 @@ from torch import nn
 
 
 class Tables(nn.Module):
-    def __init__(self, features: dict[str, int], n_embd: int):
+    """`sparse=True`: the tables' gradients are sparse (the rows a batch touched), for an optimizer that
+    updates those rows only (torch.optim.SparseAdam): a step then costs the batch, not the table's size
+    (benchmarks/bench_recsys_scale.py measures both)."""
+
+    def __init__(self, features: dict[str, int], n_embd: int, sparse: bool = False):
         super().__init__()
         self.rows = dict(features)
         self.bags = nn.ModuleDict(  # N(0, 1) like nn.Embedding; the padding row 0
-            {f: nn.EmbeddingBag(n + 1, n_embd, mode="mean", padding_idx=n) for f, n in features.items()}
-        )
+            {f: nn.EmbeddingBag(n + 1, n_embd, mode="mean", padding_idx=n, sparse=sparse)
+             for f, n in features.items()}
+        )  # fmt: skip
 
     def forward(self, bags: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """{feature: (B, L) padded ids} -> {feature: (B, C) mean embeddings}."""

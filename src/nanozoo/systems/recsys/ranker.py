@@ -19,6 +19,8 @@ shared optimism, not the ranker's alone. Features of a pair (`FEATURES`, in this
 2. item-kNN's score (cosine co-occurrence with the user's items) and ALS's, fitted on the same past; and
    each score's rank among the user's candidates (0 best, 1 worst): the models of the ranker's window see
    less data than those at test time, so raw scores shift in scale between the two, ranks do not;
+   item-kNN's score from the user's last `RECENT` items only (users act in bursts of related items), and
+   the candidate's largest similarity to any one of the user's items;
 3. the item's popularity by the user's now: log(1 + distinct users) ever, over the last 365 and 30 days;
    log(1 + its age in days), from its first interaction in `past` (0 if none by then);
 4. the user's affinity for the item's tags: the mean, over its tags, of the share of the user's items
@@ -44,6 +46,8 @@ FEATURES = [
     "from_item_knn",
     "item_knn",
     "item_knn_rank",
+    "item_knn_recent",
+    "item_knn_max",
     "als",
     "als_rank",
     "log_pop",
@@ -54,6 +58,7 @@ FEATURES = [
     "log_history",
 ]
 DAY = 86_400
+RECENT = 5
 
 
 def interleave(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +150,9 @@ class Stage:
         with torch.no_grad():
             v = self.model.all_item_vectors().numpy()
         tt = np.einsum("uc,ukc->uk", user_vectors_of(self.model, self.past, users), v[safe])
+        per = self.past.by_user()
         knn = np.take_along_axis(self.knn.scores(users), safe, 1)
+        knn_recent, knn_max = self._knn_detail(users, safe, per)
         als = np.take_along_axis(self.als.scores(users), safe, 1)
         now = np.full(len(users), np.iinfo(np.int64).min // 2)  # each user's last moment in `past`
         has = np.isin(users, self.past.user)
@@ -154,7 +161,6 @@ class Stage:
         now[has] = last[users[has]]
         born = first_seen(self.past)[safe]
         age = np.where(born <= now[:, None], (now[:, None] - np.minimum(born, now[:, None])) / DAY, 0.0)
-        per = self.past.by_user()
         X = np.stack(
             [
                 tt,
@@ -164,6 +170,8 @@ class Stage:
                 src[..., 1],
                 knn,
                 ranks(knn),
+                knn_recent,
+                knn_max,
                 als,
                 ranks(als),
                 np.log1p(popularity_asof(self.past, safe, now)),
@@ -176,6 +184,17 @@ class Stage:
             -1,
         )
         return X.astype(np.float32)
+
+    def _knn_detail(self, users: np.ndarray, safe: np.ndarray, per: list[np.ndarray]):
+        """(U, K) item-kNN's score from each user's last RECENT items, and (U, K) the candidate's largest
+        similarity to one of the user's items."""
+        recent, most = np.zeros(safe.shape), np.zeros(safe.shape)
+        sim = self.knn.sim  # (N, N) CSR, row i: item i's neighbours
+        for r, u in enumerate(users):
+            if len(per[u]):
+                recent[r] = np.asarray(sim[per[u][-RECENT:]].sum(0)).ravel()[safe[r]]
+                most[r] = sim[per[u]][:, safe[r]].max(0).toarray().ravel()
+        return recent, most
 
     def _tag_affinity(self, users: np.ndarray, safe: np.ndarray, per: list[np.ndarray]) -> np.ndarray:
         """(U, K) over the candidate's tags, the mean share of the user's items carrying each tag."""
