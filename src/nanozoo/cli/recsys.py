@@ -11,18 +11,19 @@ from nanozoo.cli import app
 recsys_app = typer.Typer(no_args_is_help=True, help="The recommender: train every stage, report the table.")
 app.add_typer(recsys_app, name="recsys")
 EXPERIMENT = "movielens-two-tower"
+SET = typer.Option(
+    [], "--set", metavar="SECTION.KEY=VALUE", help=f"override a config value (`nanozoo show {EXPERIMENT}`)"
+)
+DATA_DIR = typer.Option(None, metavar="DIR", help="look for data files here first")
+RUNS = typer.Option(Path("runs"), metavar="DIR", help="root of the run folders")
+RUN = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder")
 
 
 @recsys_app.command()
 def train(
-    set_: list[str] = typer.Option(
-        [],
-        "--set",
-        metavar="SECTION.KEY=VALUE",
-        help=f"override a config value (`nanozoo show {EXPERIMENT}`)",
-    ),
-    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
-    runs: Path = typer.Option(Path("runs"), metavar="DIR", help="root of the run folders"),
+    set_: list[str] = SET,
+    data_dir: Path = DATA_DIR,
+    runs: Path = RUNS,
 ) -> None:
     """Train the two-tower retriever, fit every baseline on the same split, print the table of them all."""
     from nanozoo.experiments import recsys, runner
@@ -39,15 +40,10 @@ def train(
 
 @recsys_app.command("train-sharded")
 def train_sharded(
-    set_: list[str] = typer.Option(
-        [],
-        "--set",
-        metavar="SECTION.KEY=VALUE",
-        help=f"override a config value (`nanozoo show {EXPERIMENT}`)",
-    ),
-    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
-    runs: Path = typer.Option(Path("runs"), metavar="DIR", help="root of the run folders"),
-    table_lr: float = typer.Option(0.05, "--table-lr", help="the tables' row-wise Adagrad learning rate"),
+    set_: list[str] = SET,
+    data_dir: Path = DATA_DIR,
+    runs: Path = RUNS,
+    table_lr: float = typer.Option(0.5, "--table-lr", help="the tables' row-wise Adagrad learning rate"),
 ) -> None:
     """Under torchrun: train the two-tower with its embedding tables sharded over the processes (TorchRec)."""
     from nanozoo.experiments import recsys
@@ -62,11 +58,11 @@ def train_sharded(
 
 @recsys_app.command()
 def tune(
-    run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    run: Path = RUN,
     grid: list[str] = typer.Option(
         ..., "--grid", metavar="rank.KEY=V1,V2", help="a ranker hyper-parameter and its values"
     ),
-    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    data_dir: Path = DATA_DIR,
 ) -> None:
     """The rankers on the validation window's held-out users for every combination of the grid."""
     from nanozoo.experiments import recsys
@@ -78,11 +74,11 @@ def tune(
 
 @recsys_app.command()
 def report(
-    run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    run: Path = RUN,
     set_: list[str] = typer.Option(
         [], "--set", metavar="rank.KEY=VALUE", help="change the ranking stage for this report"
     ),
-    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    data_dir: Path = DATA_DIR,
 ) -> None:
     """Evaluate a trained run and every baseline on its test split again; print the table."""
     from nanozoo.experiments import recsys
@@ -94,11 +90,11 @@ def report(
 
 @recsys_app.command()
 def serve(
-    run: Path = typer.Argument(..., metavar="RUN_DIR", help=f"a trained {EXPERIMENT} run folder"),
+    run: Path = RUN,
     events: Path = typer.Option(
         None, metavar="FILE", help="the event log, SQLite (default RUN_DIR/events.sqlite)"
     ),
-    data_dir: Path = typer.Option(None, metavar="DIR", help="look for data files here first"),
+    data_dir: Path = DATA_DIR,
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     threads: int = typer.Option(

@@ -181,7 +181,7 @@ def train_sharded(
     overrides: list[str] = (),
     data_dir: Path | None = None,
     runs_root: str | Path = "runs",
-    table_lr: float = 0.05,
+    table_lr: float = 0.5,
 ) -> tuple[Path | None, dict[str, float]]:
     """The two-tower trained under torchrun with its embedding tables sharded over the processes (TorchRec,
     systems/recsys/sharded.py): the experiment's data, model and steps; the MLPs by Adam at a constant

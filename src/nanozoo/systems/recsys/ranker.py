@@ -230,8 +230,8 @@ class LambdaMART:
 
     n_estimators: int = 100
     learning_rate: float = 0.05
-    num_leaves: int = 15
-    min_child_samples: int = 20
+    num_leaves: int = 7
+    min_child_samples: int = 50
     seed: int = 0
 
     def fit(self, lists: Lists, labels: np.ndarray) -> LambdaMART:
