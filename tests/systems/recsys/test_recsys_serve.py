@@ -106,7 +106,7 @@ def test_fuzzed_from_its_own_openapi_spec(tmp_path, need, openapi_fuzz):
     need("uvicorn")
     with serving.in_thread(create_app(make_service(tmp_path / "events.sqlite"))) as url:
         seen = openapi_fuzz(url, max_examples=30)
-    assert len(seen) >= 100 and {200, 404, 422} <= set(seen)  # /health has no input to vary
+    assert len(seen) >= 100 and {200, 404} <= set(seen)  # /health has no input to vary
 
 
 CHILD = """
