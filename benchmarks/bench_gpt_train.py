@@ -1,29 +1,42 @@
-"""Training throughput of our GPT vs HF transformers' GPT2LMHeadModel, same config, batch and process.
+"""Training throughput of our GPT, through our own trainer, vs HF transformers' GPT2LMHeadModel.
 
-Shape: the nanoGPT CPU recipe (4 layers, 4 heads, 128 wide, context 64, batch 12, vocab 65). Each model runs
-the same AdamW training step on the same batches; rounds alternate between the two so that load from other
-processes falls on both alike, and the median round is reported. HF's attention implementation is pinned
-(`--hf-attn`, default "sdpa": the fused kernel ours calls too; "eager" is HF's explicit matmul-softmax) and
-printed, so that a transformers release that changes its default cannot change the comparison silently.
+Shape: the CPU recipe (shakespeare-char-cpu: 4 layers, 4 heads, 128 wide, context 64, vocab 65), at batch
+12 (nanoGPT's recipe) and 32 (ours). Contenders, each taking full training steps on the same batch:
 
-    python benchmarks/bench_gpt_train.py [--rounds 7] [--steps 30] [--threads 2] [--hf-attn sdpa]
+- "nanozoo, the recipe": `Trainer.train_step` on shakespeare-char-cpu's model config with our trainer's
+  optimizer (fused AdamW) and clipping: what `nanozoo train` runs.
+- "nanozoo, GPT-2's function": the same trainer on GPT-2's config (biases, tanh GELU): the function HF
+  computes, logits equal to 1e-5 (tests/models/test_gpt.py).
+- "HF GPT2LMHeadModel": HF's model (its attention implementation pinned and printed) with torch's fused
+  AdamW, what HF's Trainer uses by default (`adamw_torch_fused` on torch >= 2.8), and the same clipping.
+
+Rounds alternate between the contenders so that load from other processes falls on all alike; the median
+round is reported. The trainer sets glibc's memory thresholds for the whole process (core/speed.py), so HF
+runs with them too.
+
+    python benchmarks/bench_gpt_train.py [--batch 12 32] [--rounds 7] [--steps 20] [--threads 2]
+    python benchmarks/bench_gpt_train.py --profile [--batch 12]   # where each step spends its time
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 
 import torch
 import transformers
 
+from nanozoo.core.config import TrainConfig
+from nanozoo.core.speed import cpu_name
+from nanozoo.core.task import Task
+from nanozoo.core.trainer import Trainer
+from nanozoo.experiments.shakespeare import cpu
 from nanozoo.models.gpt import GPT, GPTConfig
 
 
-def make_models(cfg: GPTConfig, hf_attn: str):
-    torch.manual_seed(0)
-    ours = GPT(cfg)
+def hf_model(cfg: GPTConfig, attn: str) -> transformers.GPT2LMHeadModel:
     hf_cfg = transformers.GPT2Config(
         vocab_size=cfg.vocab_size,
         n_positions=cfg.block_size,
@@ -35,66 +48,132 @@ def make_models(cfg: GPTConfig, hf_attn: str):
         attn_pdrop=cfg.dropout,
         bos_token_id=0,
         eos_token_id=0,
-        attn_implementation=hf_attn,
+        attn_implementation=attn,
     )
-    theirs = transformers.GPT2LMHeadModel(hf_cfg)
-    if theirs.config._attn_implementation != hf_attn:
-        raise RuntimeError(f"HF chose attention {theirs.config._attn_implementation!r}, asked {hf_attn!r}")
-    return ours, theirs
+    model = transformers.GPT2LMHeadModel(hf_cfg)
+    if model.config._attn_implementation != attn:
+        raise RuntimeError(f"HF chose attention {model.config._attn_implementation!r}, asked {attn!r}")
+    return model
 
 
-def step_fn(model, hf: bool):
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+def ours_step(cfg: GPTConfig, train: TrainConfig, batch, run_dir: str):
+    """Our trainer's own step (optimizer, clipping, schedule) on a task that always gives `batch`."""
+    torch.manual_seed(0)
+    task = Task(model=GPT(cfg), get_batch=lambda split, B, gen: batch)
+    trainer = Trainer(task, train, run_dir)
+    return trainer.train_step
 
-    def step(x, y):
-        loss = model(input_ids=x, labels=x).loss if hf else model(x, y)[1]
+
+def hf_step(model, batch, train: TrainConfig):
+    opt = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(train.beta1, train.beta2), fused=True)
+    x, _ = batch
+
+    def step():
+        loss = model(input_ids=x, labels=x).loss  # HF shifts the labels inside
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        return loss
 
     return step
 
 
+def describe(cfg: GPTConfig) -> str:
+    return f"{'biases' if cfg.bias else 'no bias'}, {cfg.activation}"
+
+
+def measure(steps: dict, n: int, rounds: int) -> dict[str, float]:
+    """Median seconds per step of each contender, rounds alternating."""
+    for step in steps.values():  # warm up: allocator, kernels
+        for _ in range(3):
+            step()
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            times[name].append((time.perf_counter() - t0) / n)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+# torch.profiler's operator names by what they do; the rest is "other" (views, autograd bookkeeping, ...)
+KINDS = {
+    "matmul": ("aten::mm", "aten::addmm", "aten::bmm"),
+    "attention": ("aten::_scaled_dot_product",),
+    "GELU": ("aten::gelu",),
+    "elementwise": ("aten::mul", "aten::add", "aten::pow", "aten::tanh", "aten::div", "aten::sub"),
+    "LayerNorm": ("aten::native_layer_norm",),
+    "optimizer": ("aten::_fused_adamw", "aten::_foreach", "Optimizer.step", "aten::lerp", "aten::addcdiv"),
+    "copies, fills": ("aten::copy_", "aten::_to_copy", "aten::clone", "aten::fill_", "aten::zero_"),
+    "loss": ("aten::_log_softmax", "aten::nll_loss", "aten::cross_entropy"),
+}
+
+
+def profile(steps: dict, n: int = 10) -> None:
+    """Each contender's milliseconds per step by kind of operator (self time), from torch.profiler."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    print(f"{'ms per step (self time)':<24}" + "".join(f"{k[:22]:>24}" for k in steps))
+    table: dict[str, list[float]] = {}
+    for col, step in enumerate(steps.values()):
+        for _ in range(3):
+            step()
+        with profiler(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(n):
+                step()
+        for e in prof.key_averages():
+            kind = next((k for k, names in KINDS.items() if e.key.startswith(names)), "other")
+            table.setdefault(kind, [0.0] * len(steps))[col] += e.self_cpu_time_total / n / 1e3
+    for kind in [*KINDS, "other"]:
+        print(f"{kind:<24}" + "".join(f"{v:>24.2f}" for v in table.get(kind, [0.0] * len(steps))))
+    print(f"{'total':<24}" + "".join(f"{sum(c):>24.2f}" for c in zip(*table.values(), strict=True)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, nargs="+", default=[12, 32])
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--batch", type=int, default=12)
     ap.add_argument("--hf-attn", choices=["sdpa", "eager"], default="sdpa")
+    ap.add_argument("--profile", action="store_true", help="where the time goes, instead of tokens/s")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
-    ours, theirs = make_models(cfg, args.hf_attn)
-    steps = {"nanozoo GPT": step_fn(ours.train(), False), "HF GPT2LMHeadModel": step_fn(theirs.train(), True)}
-    g = torch.Generator().manual_seed(0)
-    x = torch.randint(0, cfg.vocab_size, (args.batch, cfg.block_size + 1), generator=g)
-    x, y = x[:, :-1].contiguous(), x[:, 1:].contiguous()
-    tokens = args.batch * cfg.block_size * args.steps
-    times: dict[str, list[float]] = {k: [] for k in steps}
-    for step in steps.values():  # warm up (allocator, kernels)
-        for _ in range(5):
-            step(x, y)
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            for _ in range(args.steps):
-                step(x, y)
-            times[name].append(time.perf_counter() - t0)
-    tps = {k: tokens / statistics.median(v) for k, v in times.items()}
+    recipe = cpu()
+    recipe.model.vocab_size = 65
+    gpt2 = GPTConfig(**{**vars(recipe.model), "bias": True, "activation": "gelu_new"})
+    train = TrainConfig(**{**vars(recipe.train), "dtype": "float32", "warmup_iters": 0, "progress": False})
+    T = recipe.model.block_size
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}x{cfg.block_size}, "
-        f"{cfg.n_layer}x{cfg.n_embd}, median of {args.rounds} rounds of {args.steps} steps; HF "
-        f"transformers {transformers.__version__}, attn_implementation={theirs.config._attn_implementation!r}"
+        f"{cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"transformers {transformers.__version__}, "
+        f"attn_implementation={args.hf_attn!r}; {recipe.model.n_layer}x{recipe.model.n_embd}, context {T}; "
+        f"median of {args.rounds} rounds of {args.steps} steps"
     )
-    print(f"{'model':<22}{'tokens/s':>12}{'ms/step':>10}")
-    for k, v in tps.items():
-        print(f"{k:<22}{v:>12,.0f}{1000 * args.batch * cfg.block_size / v:>10.2f}")
-    ratio = tps["nanozoo GPT"] / tps["HF GPT2LMHeadModel"]
-    print(f"ratio nanozoo / HF: {ratio:.2f}x")
+    for B in args.batch:
+        g = torch.Generator().manual_seed(0)
+        xy = torch.randint(0, recipe.model.vocab_size, (B, T + 1), generator=g)
+        batch = (xy[:, :-1].contiguous(), xy[:, 1:].contiguous())
+        with tempfile.TemporaryDirectory() as tmp:
+            steps = {
+                f"nanozoo, the recipe ({describe(recipe.model)})": ours_step(
+                    recipe.model, train, batch, f"{tmp}/a"
+                ),
+                "nanozoo, GPT-2's function": ours_step(gpt2, train, batch, f"{tmp}/b"),
+                "HF GPT2LMHeadModel": hf_step(hf_model(gpt2, args.hf_attn).train(), batch, train),
+            }
+            if args.profile:
+                print(f"\nbatch {B}x{T}")
+                profile(steps)
+                continue
+            seconds = measure(steps, args.steps, args.rounds)
+        hf = seconds["HF GPT2LMHeadModel"]
+        print(f"\nbatch {B}x{T}\n{'contender':<38}{'tokens/s':>10}{'ms/step':>10}{'vs HF':>8}")
+        for name, s in seconds.items():
+            print(f"{name:<38}{B * T / s:>10,.0f}{1e3 * s:>10.2f}{hf / s:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -291,7 +291,8 @@ def test_start_is_logged_and_a_heartbeat_without_a_terminal(tmp_path, tiny_gpt_o
     assert lines[0] == f"training {n:,} parameters on cpu; run folder {run_dir}"  # before step 0's eval
     beats = [m for m in lines if m.startswith("step ") and "/4" in m]
     assert beats[0] == f"step 1/4  ETA {beats[0].split('ETA ')[1]}"  # no "loss nan" before a loss is logged
-    assert re.fullmatch(r"step 2/4  loss \d\.\d{4}  [\d,]+ tok/s  ETA \d+m\d\ds", beats[1]), beats
+    status = r"loss \d\.\d{4}  [\d,]+ tok/s  MFU \d+\.\d%"  # a GPT counts its FLOPs: MFU is shown
+    assert re.fullmatch(rf"step 2/4  {status}  ETA \d+m\d\ds", beats[1]), beats
 
 
 def test_devices_this_machine_lacks_are_refused(tmp_path):

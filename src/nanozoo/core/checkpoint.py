@@ -47,9 +47,15 @@ def save_tensors(
 def save_weights(
     model: nn.Module, path: str | Path, step: int = 0, metadata: dict[str, str] | None = None
 ) -> None:
-    """Weights to safetensors, atomically; tied parameters (wte / lm_head) are written once."""
+    """Weights to safetensors, atomically; tied parameters (wte / lm_head) are written once. A model wrapped
+    by torch.compile is saved as the model it wraps: no `_orig_mod.` prefix reaches the file."""
     with atomic_path(path) as tmp:
-        save_model(model, str(tmp), metadata=_meta(step, metadata))
+        save_model(unwrapped(model), str(tmp), metadata=_meta(step, metadata))
+
+
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The module under torch.compile's wrapper (its `_orig_mod`), or the module itself."""
+    return getattr(model, "_orig_mod", model)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -69,7 +75,7 @@ def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
         raise CheckpointError(f"no checkpoint at {path}")
     meta = read_metadata(path)
     try:
-        missing, unexpected = load_model(model, str(path), strict=False)
+        missing, unexpected = load_model(unwrapped(model), str(path), strict=False)
     except (SafetensorError, OSError) as e:
         raise CheckpointError(f"{path} is truncated or corrupt ({e})") from None
     except RuntimeError as e:  # shape mismatch

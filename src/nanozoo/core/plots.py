@@ -124,3 +124,19 @@ def image_grid(
         ax.set_title(titles[k], fontsize=7)
     fig.suptitle(title, fontsize=9, y=1.0 + 0.25 / nrows)
     return fig
+
+
+def bars(labels: list[str], values: list[float], xlabel: str, title: str, out: str | Path) -> Path:
+    """A horizontal bar per label, top to bottom in the given order, each with its value and its ratio to
+    the first: a ladder of optimisations, the baseline on top."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
+    ys = range(len(labels))[::-1]
+    ax.barh(list(ys), values, color="C0")
+    for y, v in zip(ys, values, strict=True):
+        ax.text(v, y, f" {v:,.0f}  ({v / values[0]:.2f}x)", va="center", fontsize=8)
+    ax.set_yticks(list(ys), labels, fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_xlim(0, max(values) * 1.3)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    return save(fig, out)

@@ -28,11 +28,13 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
-from nanozoo.core import checkpoint
+from nanozoo.core import checkpoint, speed
 from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.errors import UserError
 from nanozoo.core.runlog import MetricsLog
+from nanozoo.core.speed import DTYPES, autocast_dtype, compile_unsupported, peak_flops, time_step, untouched
 from nanozoo.core.task import Task
 
 log = logging.getLogger(__name__)
@@ -104,13 +106,6 @@ def resolve_device(name: str, env: DistEnv) -> torch.device:
     return torch.device(name)
 
 
-def autocast_dtype(name: str, device: torch.device) -> torch.dtype | None:
-    """None means no autocast (plain float32). auto: bf16 on a GPU that has it, else float32."""
-    if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
-    return {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-
-
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Linear warmup to cfg.lr, then cosine (or linear) decay to cfg.min_lr at lr_decay_iters; or the
     transformer's inverse square root ("noam", which ignores min_lr and lr_decay_iters)."""
@@ -145,7 +140,9 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> 
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
-    fused = device.type == "cuda"
+    # fused: one kernel over every parameter instead of a dozen passes; on the CPU too (measured in
+    # benchmarks/RESULTS.md, "Training throughput"); the same update, to float32 rounding
+    fused = device.type in _get_fused_kernels_supported_devices()
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
 
 
@@ -186,10 +183,9 @@ class Trainer:
             torch.cuda.set_device(self.device)
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        self.amp = autocast_dtype(cfg.dtype, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        speed.keep_freed_memory()
         self.raw = task.model.to(self.device)
-        self.model = torch.compile(self.raw) if cfg.compile else self.raw
+        self.model = self._compiled(self.raw)
         if self.env.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
@@ -201,8 +197,54 @@ class Trainer:
         self.last_train_loss = math.nan
         self.out_of_time = False  # train.max_seconds ran out: the run is finished, as at max_iters
         self.resumed = resume
+        # train.dtype=auto on a CPU with native bf16 is measured on this model (core/speed.py); a resumed run
+        # keeps the choice its start made (saved with the checkpoint), so that it resumes exactly
+        measure = self._step_seconds if not resume and cfg.dtype == "auto" else None
+        self.amp = self._agreed(autocast_dtype(cfg.dtype, self.device, measure))
         if resume:
             self._load()
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        if self._scaler_state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(self._scaler_state)
+
+    # -- speed: compile, dtype ---------------------------------------------------------------------
+    def _compiled(self, model: nn.Module) -> nn.Module:
+        """torch.compile(model) for train.compile, or the model itself, with one warning, where compiling
+        cannot work. Checkpoints always hold the uncompiled model's names (no `_orig_mod.` prefix)."""
+        if not self.cfg.compile:
+            return model
+        why = compile_unsupported(self.device)
+        if why:
+            log.warning("train.compile=true: %s; training without it", why)
+            return model
+        return torch.compile(model)
+
+    def _step_seconds(self, dtype: torch.dtype | None) -> float:
+        """Seconds of a forward and backward pass of one training batch under autocast `dtype`, leaving no
+        trace (RNG, buffers, gradients); drawn from a generator of its own, not the run's."""
+        B = self.cfg.batch_size
+        gen = torch.Generator().manual_seed(0)
+        batch = self._slice(self.task.get_batch("train", B * self.env.world, gen), B)
+
+        def step():
+            with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+                self.task.loss(self.raw, batch).backward()
+
+        with untouched(self.raw):
+            return time_step(step)
+
+    def _agreed(self, dtype: torch.dtype | None) -> torch.dtype | None:
+        """Rank 0's dtype on every rank (each measures its own, and two could differ)."""
+        if self.env.world == 1:
+            return dtype
+        names = list(DTYPES)
+        code = torch.tensor(names.index(next(k for k, v in DTYPES.items() if v == dtype)), device=self.device)
+        dist.broadcast(code, src=0)
+        return DTYPES[names[int(code)]]
+
+    @property
+    def dtype_name(self) -> str:
+        return next(k for k, v in DTYPES.items() if v == self.amp)
 
     # -- one optimizer step ------------------------------------------------------------------------
     def _autocast(self):
@@ -309,6 +351,7 @@ class Trainer:
             n = sum(p.numel() for p in self.raw.parameters())
             log.info("training %s parameters on %s; run folder %s", f"{n:,}", self.device, self.run_dir)
         last_eval, eval_step = {}, -1
+        mfu = self._mfu()
         t0 = t_log = t_ckpt = time.time()
         tok_log, tps, elapsed0 = 0, math.nan, self._elapsed0
         with self._progress(stop) as progress, self._signals():
@@ -330,9 +373,10 @@ class Trainer:
                         train_loss=self.last_train_loss,
                         lr=lr_at(self.step - 1, cfg),
                         tokens_per_s=round(tps, 1),
+                        **({"mfu": round(mfu(tps), 4)} if mfu else {}),
                     )
                     t_log, tok_log = now, 0
-                progress(self.step, self.last_train_loss, tps)
+                progress(self.step, self.last_train_loss, tps, mfu(tps) if mfu else math.nan)
                 self.out_of_time = self._time_is_up(elapsed0 + now - t0)
                 at_eval = self.step % cfg.eval_interval == 0 or self.finished
                 if at_eval and cfg.eval_iters:
@@ -363,6 +407,18 @@ class Trainer:
         if eval_step != self.step and not self.finished:
             return {} if math.isnan(self.last_train_loss) else {"train_loss": self.last_train_loss}
         return last_eval
+
+    def _mfu(self):
+        """tokens/s -> model FLOPs utilisation, for a model that counts its FLOPs per token (GPT, Llama):
+        6N + 12 L C T (Chinchilla's, as nanoGPT counts it) over the device's peak (core/speed.py); or None."""
+        per_token = getattr(self.raw, "flops_per_token", None)
+        if per_token is None:
+            return None
+        peak, basis = peak_flops(self.device.type, self.amp, torch.get_num_threads())
+        if self.env.master:
+            log.info("MFU against %.3g FLOP/s per device (%s), %s", peak, basis, self.dtype_name)
+        flops = per_token()
+        return lambda tps: flops * tps / (peak * self.env.world)
 
     def _checkpoint_due(self, since_last_s: float) -> bool:
         """Every ckpt_interval steps (default: each evaluation), and every checkpoint_every_s seconds on rank
@@ -417,6 +473,7 @@ class Trainer:
             # what the LR schedule would do next, to tell a resume with another schedule (a larger max_iters)
             "next_lr": lr_at(self.step, self.cfg),
             "lr_decay_end": self.cfg.lr_decay_iters or self.cfg.max_iters,
+            "dtype": self.dtype_name,  # what train.dtype=auto chose at the start
         }
         checkpoint.save_trainer_state(self.run_dir, self.step, self.opt, self._rng_state(), info)
 
@@ -440,14 +497,16 @@ class Trainer:
         self.gen.set_state(rng["data"])
         if "cuda" in rng and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.device)
-        if doc.get("scaler") and self.scaler.is_enabled():
-            self.scaler.load_state_dict(doc["scaler"])
+        if self.cfg.dtype == "auto" and doc.get("dtype") in DTYPES:
+            self.amp = DTYPES[doc["dtype"]]
         self.step, self.best_val = doc["step"], doc.get("best_val_loss", math.inf)
+        self._scaler_state = doc.get("scaler")
         self._elapsed0 = doc.get("elapsed_s", 0.0)
         self.metrics.truncate_after(self.step)
         log.info("resumed %s at step %d", self.run_dir, self.step)
 
     _elapsed0 = 0.0
+    _scaler_state = None
 
     def _warn_schedule_change(self, doc: dict) -> None:
         """A resume whose schedule differs from the saved run's (a larger max_iters moves the decay's end)
@@ -496,20 +555,20 @@ class Trainer:
         ]
         with Progress(*cols, transient=False) as p:
             task = p.add_task("train", total=total, completed=self.step, status="")
-            yield lambda step, loss, tps: p.update(task, completed=step, status=_status(loss, tps))
+            yield lambda step, loss, tps, mfu: p.update(task, completed=step, status=_status(loss, tps, mfu))
 
     def _heartbeat(self, total: int):
         t0 = last = time.time()
         step0 = self.step
 
-        def beat(step: int, loss: float, tps: float) -> None:
+        def beat(step: int, loss: float, tps: float, mfu: float) -> None:
             nonlocal last
             now = time.time()
             if not self.cfg.heartbeat_s or now - last < self.cfg.heartbeat_s:
                 return
             last = now
             eta = (total - step) * (now - t0) / max(step - step0, 1)
-            parts = [f"step {step}/{total}", _status(loss, tps), f"ETA {_duration(eta)}"]
+            parts = [f"step {step}/{total}", _status(loss, tps, mfu), f"ETA {_duration(eta)}"]
             log.info("  ".join(p for p in parts if p))
 
         return beat
@@ -539,9 +598,11 @@ class Trainer:
                 signal.signal(s, h)
 
 
-def _status(loss: float, tps: float) -> str:
-    """ "loss 2.3456  12,345 tok/s", or "" before the first logged step."""
-    return "" if math.isnan(loss) else f"loss {loss:.4f}  {tps:,.0f} tok/s"
+def _status(loss: float, tps: float, mfu: float = math.nan) -> str:
+    """ "loss 2.3456  12,345 tok/s  MFU 12.3%", or "" before the first logged step."""
+    if math.isnan(loss):
+        return ""
+    return f"loss {loss:.4f}  {tps:,.0f} tok/s" + ("" if math.isnan(mfu) else f"  MFU {100 * mfu:.1f}%")
 
 
 def _duration(s: float) -> str:

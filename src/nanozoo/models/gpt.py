@@ -176,6 +176,13 @@ def attention_inputs(idx: torch.Tensor, mask=None, cache: KVCache | None = None,
     return pos, bias
 
 
+def flops_per_token(n_params: int, n_layer: int, n_embd: int, T: int) -> float:
+    """Training FLOPs per token of a decoder of n_params (non-embedding) parameters at context T: 6 per
+    parameter (2 forward, 4 backward: the Chinchilla paper's appendix F, and nanoGPT's estimate_mfu) plus
+    attention's scores and mixing, 2 matmuls of T x C per token and layer: 6 x 2 x L x C x T."""
+    return 6 * n_params + 12 * n_layer * n_embd * T
+
+
 # ---------------------------------------------------------------------------------------------------
 # Blocks
 
@@ -294,6 +301,11 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         wpe = self.transformer.wpe.weight.numel() if "wpe" in self.transformer else 0
         return n - wpe if non_embedding else n
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token at full context, for MFU: `flops_per_token(...)` of this model."""
+        c = self.config
+        return flops_per_token(self.num_params(), c.n_layer, c.n_embd, c.block_size)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, mask=None, cache=None):
         """idx (B, T) token ids -> logits (B, T, V), and the mean cross-entropy when targets are given.

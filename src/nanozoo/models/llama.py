@@ -30,7 +30,7 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
-from nanozoo.models.gpt import KVCache, attention_inputs, manual_attention
+from nanozoo.models.gpt import KVCache, attention_inputs, flops_per_token, manual_attention
 from nanozoo.models.positions import rope_angles, rotate
 from nanozoo.models.sampling import next_tokens
 
@@ -241,6 +241,11 @@ class Llama(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token at full context, for MFU (gpt.flops_per_token)."""
+        c = self.config
+        return flops_per_token(self.num_params(), c.n_layer, c.n_embd, c.block_size)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, mask=None, cache=None):
         """As `GPT.forward`: logits (B, T, V) and the loss with targets, else the last position's (B, 1, V);
