@@ -1,7 +1,8 @@
 """Training throughput of our GPT, through our own trainer, vs HF transformers' GPT2LMHeadModel.
 
 Shape: the CPU recipe (shakespeare-char-cpu: 4 layers, 4 heads, 128 wide, context 64, vocab 65), at batch
-12 (nanoGPT's recipe) and 32 (ours). Contenders, each taking full training steps on the same batch:
+12 (nanoGPT's recipe) and 32 (ours). Contenders, each taking full training steps on the same batches of Tiny
+Shakespeare (real text, so that gradients and clipping behave as in training; NANOZOO_DATA):
 
 - "nanozoo, the recipe": `Trainer.train_step` on shakespeare-char-cpu's model config with our trainer's
   optimizer (fused AdamW) and clipping: what `nanozoo train` runs.
@@ -21,6 +22,7 @@ runs with them too.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -32,7 +34,8 @@ from nanozoo.core.config import TrainConfig
 from nanozoo.core.speed import cpu_name
 from nanozoo.core.task import Task
 from nanozoo.core.trainer import Trainer
-from nanozoo.experiments.shakespeare import cpu
+from nanozoo.data.text import random_windows
+from nanozoo.experiments.shakespeare import cpu, text_corpus
 from nanozoo.models.gpt import GPT, GPTConfig
 
 
@@ -56,19 +59,21 @@ def hf_model(cfg: GPTConfig, attn: str) -> transformers.GPT2LMHeadModel:
     return model
 
 
-def ours_step(cfg: GPTConfig, train: TrainConfig, batch, run_dir: str):
-    """Our trainer's own step (optimizer, clipping, schedule) on a task that always gives `batch`."""
+def ours_step(cfg: GPTConfig, train: TrainConfig, batches: list, run_dir: str):
+    """Our trainer's own step (optimizer, clipping, schedule) on a task that hands out `batches` in turn."""
     torch.manual_seed(0)
-    task = Task(model=GPT(cfg), get_batch=lambda split, B, gen: batch)
+    turn = itertools.cycle(batches)
+    task = Task(model=GPT(cfg), get_batch=lambda split, B, gen: next(turn))
     trainer = Trainer(task, train, run_dir)
     return trainer.train_step
 
 
-def hf_step(model, batch, train: TrainConfig):
+def hf_step(model, batches: list, train: TrainConfig):
     opt = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(train.beta1, train.beta2), fused=True)
-    x, _ = batch
+    turn = itertools.cycle(batches)
 
     def step():
+        x, _ = next(turn)
         loss = model(input_ids=x, labels=x).loss  # HF shifts the labels inside
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -143,7 +148,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     recipe = cpu()
-    recipe.model.vocab_size = 65
+    tok, splits = text_corpus(recipe.data, None)
+    recipe.model.vocab_size = len(tok)
     gpt2 = GPTConfig(**{**vars(recipe.model), "bias": True, "activation": "gelu_new"})
     train = TrainConfig(**{**vars(recipe.train), "dtype": "float32", "warmup_iters": 0, "progress": False})
     T = recipe.model.block_size
@@ -155,15 +161,14 @@ def main() -> None:
     )
     for B in args.batch:
         g = torch.Generator().manual_seed(0)
-        xy = torch.randint(0, recipe.model.vocab_size, (B, T + 1), generator=g)
-        batch = (xy[:, :-1].contiguous(), xy[:, 1:].contiguous())
+        batches = [random_windows(splits["train"], B, T, g) for _ in range(64)]
         with tempfile.TemporaryDirectory() as tmp:
             steps = {
                 f"nanozoo, the recipe ({describe(recipe.model)})": ours_step(
-                    recipe.model, train, batch, f"{tmp}/a"
+                    recipe.model, train, batches, f"{tmp}/a"
                 ),
-                "nanozoo, GPT-2's function": ours_step(gpt2, train, batch, f"{tmp}/b"),
-                "HF GPT2LMHeadModel": hf_step(hf_model(gpt2, args.hf_attn).train(), batch, train),
+                "nanozoo, GPT-2's function": ours_step(gpt2, train, batches, f"{tmp}/b"),
+                "HF GPT2LMHeadModel": hf_step(hf_model(gpt2, args.hf_attn).train(), batches, train),
             }
             if args.profile:
                 print(f"\nbatch {B}x{T}")

@@ -28,7 +28,7 @@ from nanozoo.core.runlog import read_metrics
 from nanozoo.core.speed import cpu_name
 from nanozoo.core.trainer import Trainer
 from nanozoo.experiments import runner
-from nanozoo.experiments.shakespeare import SPEEDRUN
+from nanozoo.experiments.shakespeare import SPEEDRUN, SPEEDRUN_TRIED
 
 
 def rows(only: str) -> list[tuple[str, str, list[str]]]:
@@ -36,6 +36,10 @@ def rows(only: str) -> list[tuple[str, str, list[str]]]:
     out = [("baseline (shakespeare-char-cpu)", "shakespeare-char-cpu", [])]
     out += [("all (shakespeare-char-speedrun)", "shakespeare-char-speedrun", [])]
     out += [(f"+ {k}={v}", "shakespeare-char-cpu", [f"{k}={v}"]) for k, v in SPEEDRUN.items()]
+    out += [
+        (f"+ {k}={v} (tried, left out)", "shakespeare-char-cpu", [f"{k}={v}"])
+        for k, v in SPEEDRUN_TRIED.items()
+    ]
     keep = set(only.split(",")) - {""}
 
     def key(extra, name):

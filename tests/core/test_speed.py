@@ -28,6 +28,7 @@ def losses(run_dir):
     [
         (1.0, 0.5, True, torch.bfloat16),  # 2x faster: bf16
         (1.0, 0.9, True, None),  # 1.11x: within the timing noise (BF16_MARGIN), float32
+        (0.01, 0.001, True, None),  # a 10 ms float32 step: too small to be worth bf16 (MIN_STEP_S)
         (1.0, 0.5, False, None),  # no native bf16: never measured, float32
     ],
 )
@@ -40,7 +41,9 @@ def test_auto_dtype_on_a_cpu_keeps_the_faster_by_a_margin(monkeypatch, fp32_s, b
         return bf16_s if dtype is torch.bfloat16 else fp32_s
 
     assert speed.autocast_dtype("auto", CPU, measure) is chosen
-    assert asked == ([None, torch.bfloat16] if bf16_hw else [])
+    assert asked == (
+        [] if not bf16_hw else [None] if fp32_s < speed.MIN_STEP_S else [None, torch.bfloat16, None]
+    )
     assert speed.autocast_dtype("float32", CPU, measure) is None  # an explicit dtype is never measured
     assert speed.autocast_dtype("bfloat16", CPU) is torch.bfloat16
 
@@ -68,12 +71,13 @@ def test_measuring_the_dtype_leaves_no_trace(tmp_path, tiny_gpt_overrides, monke
     """With dropout and auto's two trial steps really run, the losses equal a float32 run's to the bit."""
     monkeypatch.setattr(speed, "cpu_has_bf16", lambda: True)
     monkeypatch.setattr(speed, "BF16_MARGIN", float("inf"))  # measured, then float32 all the same
+    monkeypatch.setattr(speed, "MIN_STEP_S", 0.0)  # a tiny model's step is measured too
     calls = []
     real = Trainer._step_seconds
     monkeypatch.setattr(Trainer, "_step_seconds", lambda self, d: calls.append(d) or real(self, d))
     over = tiny_gpt_overrides + ["train.max_iters=6", "model.dropout=0.1"]
     auto, _ = runner.train(NAME, over + ["train.dtype=auto"], runs_root=tmp_path / "a")
-    assert calls == [None, torch.bfloat16]
+    assert calls == [None, torch.bfloat16, None]
     fp32, _ = runner.train(NAME, over + ["train.dtype=float32"], runs_root=tmp_path / "b")
     assert losses(auto) == losses(fp32)
 
@@ -161,3 +165,19 @@ def test_keep_freed_memory_applies_on_glibc():
 
     applied = speed.keep_freed_memory()
     assert applied == (platform.libc_ver()[0] == "glibc")
+
+
+@pytest.mark.parametrize("scale", [0.01, 10.0])  # within the bound, and clipped
+def test_clip_grad_norm_equals_torch_to_the_bit(scale):
+    from nanozoo.core.trainer import clip_grad_norm
+
+    torch.manual_seed(0)
+    a, b = nn.Linear(8, 16), nn.Linear(8, 16)
+    for p in a.parameters():
+        p.grad = torch.randn_like(p) * scale
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        q.grad = p.grad.clone()
+    ours = clip_grad_norm(a.parameters(), 1.0)
+    theirs = nn.utils.clip_grad_norm_(b.parameters(), 1.0)
+    assert torch.equal(ours, theirs)
+    assert all(torch.equal(p.grad, q.grad) for p, q in zip(a.parameters(), b.parameters(), strict=True))

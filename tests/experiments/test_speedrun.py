@@ -16,7 +16,9 @@ def test_the_speedrun_is_the_cpu_config_with_each_change():
     for key, value in SPEEDRUN.items():
         section, name = key.split(".")
         assert getattr(getattr(fast, section), name) == value != getattr(getattr(base, section), name)
-    assert fast.train.max_iters == base.train.max_iters and fast.model.n_embd == base.model.n_embd
+    assert fast.model.n_embd == base.model.n_embd and fast.train.batch_size == base.train.batch_size
+    assert fast.train.max_seconds == 120.0  # the speedrun's budget, evaluations included
+    assert fast.train.eval_interval == fast.train.max_iters  # one evaluation, at the end
     assert get("shakespeare-char-speedrun").reference.value == 1.60
 
 
