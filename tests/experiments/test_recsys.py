@@ -125,3 +125,49 @@ def test_cli_report_refuses_another_experiments_run(tmp_path, capsys):
         main(["recsys", "report", str(tmp_path)])
     assert e.value.code == 1
     assert "is a run of 'names-mlp', not 'movielens-two-tower'" in capsys.readouterr().err
+
+
+def write_hm(folder, n_users=300, n_items=400):
+    """A download of H&M's three files, written from the synthetic generator's interactions."""
+    from nanozoo.systems.recsys import synthetic
+
+    inter, items = synthetic.interactions(n_users, n_items, seed=1)
+    art = [f"0{100000000 + i}" for i in range(len(items))]  # ten digits, a leading zero
+    (folder / "articles.csv").write_text(
+        "article_id,prod_name,product_type_name,index_group_name\n"
+        + "".join(f"{a},Item {i},{items.tags[i][0]},Ladieswear\n" for i, a in enumerate(art))
+    )
+    customers = [f"c{u:05d}" for u in range(n_users)]
+    (folder / "customers.csv").write_text("customer_id,age\n" + "".join(f"{c},30\n" for c in customers))
+    day = np.datetime64("2019-01-01") + inter.time // 86400
+    (folder / "transactions_train.csv").write_text(
+        "t_dat,customer_id,article_id,price,sales_channel_id\n"
+        + "".join(
+            f"{d},{customers[u]},{art[i]},0.05,2\n"
+            for d, u, i in zip(day, inter.user, inter.item, strict=True)
+        )
+    )
+    return customers, art
+
+
+@pytest.mark.slow
+def test_the_whole_pipeline_runs_on_an_hm_download(tmp_path, monkeypatch, need):
+    """`data.source=hm`: train, report every stage, serve, on files in H&M's format."""
+    need("lightgbm")
+    customers, art = write_hm(tmp_path)
+    data = ["data.source=hm", f"data.path={tmp_path}", "train.batch_size=64"]
+    run_dir, metrics = runner.train("movielens-two-tower", [*TINY[1:], "train.max_iters=30", *data],
+                                    runs_root=tmp_path / "runs")  # fmt: skip
+    assert metrics["val_recall@100"] > 0
+    monkeypatch.setattr(recsys, "baselines", lambda seed=0: {"popularity": B.Popularity()})
+    monkeypatch.setattr(B, "ALS", partial(B.ALS, factors=8, iterations=1))
+    monkeypatch.setattr(B, "BPR", partial(B.BPR, factors=8, epochs=1))
+    table = recsys.report(
+        run_dir, k=200, overrides=["rank.n_candidates=30", "rank.sparsenn.epochs=1", "rank.folds=2"]
+    )
+    assert table.startswith(f"H&M ({tmp_path}), temporal split") and "LambdaMART (top 30)" in table
+    service = recsys.service(run_dir, events=tmp_path / "ev.sqlite")
+    body = service.recommend(customers[0], 5)
+    assert body["source"] == "two-tower" and all(r["item_id"] in art for r in body["items"])
+    with pytest.raises(ConfigError, match="needs data.path"):
+        apply_overrides(recsys.two_tower(), ["data.source=otto"])

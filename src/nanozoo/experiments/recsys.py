@@ -11,10 +11,12 @@
 - `tune(run_dir, grid)`: the rankers cross-validated on the ranker's window (`recsys tune`).
 - `service(run_dir)`: what `nanozoo recsys serve` serves (systems/recsys/serve.py).
 
-The split (`MovieLensData`): positive ratings (>= 4) by default; each user's last 20% in time is the test
-set (`temporal`; or `leave-one-out`); of the rest, each user's last 25% is the validation window, which the
-retriever does not train on (the ranker's window: a later time than the retriever's). Baselines and the
-retriever's user histories at test time see all of it.
+The data (`MovieLensData`): ml-latest-small by default; `data.source=hm data.path=FOLDER` or
+`data.source=otto data.path=FILE.jsonl` runs the same pipeline on a download of those competitions
+(data.py's readers). The split: positive ratings (>= 4) by default; each user's last 20% in time is the
+test set (`temporal`; or `leave-one-out`); of the rest, each user's last 25% is the validation window,
+which the retriever does not train on (the ranker's window: a later time than the retriever's). Baselines
+and the retriever's user histories at test time see all of it.
 """
 
 from __future__ import annotations
@@ -51,15 +53,24 @@ from nanozoo.systems.recsys.two_tower import (
 log = logging.getLogger(__name__)
 
 
+SOURCES = ("movielens", "hm", "otto")
+
+
 @dataclass
 class MovieLensData:
-    feedback: str = "positive"  # "positive": ratings >= min_rating; "all": every rating
+    source: str = "movielens"  # the reader (systems/recsys/data.py): "movielens", "hm" or "otto"
+    path: str = ""  # hm: the competition's folder; otto: a sessions JSONL; movielens: default the catalogue's
+    feedback: str = "positive"  # MovieLens: "positive" keeps ratings >= min_rating; "all" every rating
     min_rating: float = 4.0
     split: str = "temporal"  # or "leave-one-out"
     test_fraction: float = 0.2  # temporal: each user's last fraction is the test set
     val_fraction: float = 0.25  # of the rest, each user's last fraction: the validation / ranker window
 
     def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ConfigError(f"data.source={self.source!r}; allowed: {', '.join(map(repr, SOURCES))}")
+        if self.source != "movielens" and not self.path:
+            raise ConfigError(f"data.source={self.source!r} needs data.path=... (its downloaded files)")
         if self.feedback not in ("positive", "all"):
             raise ConfigError(f"data.feedback={self.feedback!r}; allowed: 'positive', 'all'")
         if self.split not in ("temporal", "leave-one-out"):
@@ -123,8 +134,26 @@ class Split:
         return self.train.subset(self.val_mask)
 
 
+def load(d: MovieLensData, data_dir: Path | None) -> tuple[D.Interactions, D.Items]:
+    """The interactions and catalogue `d` names: ml-latest-small from the data catalogue by default, or a
+    download of MovieLens, H&M or OTTO at `d.path`."""
+    if d.source == "hm":
+        return D.read_hm(d.path)
+    if d.source == "otto":
+        return D.read_otto(d.path)
+    if d.path:
+        return D.read_movielens(d.path, d.feedback, d.min_rating)
+    return D.load_movielens(data_dir, d.feedback, d.min_rating)
+
+
+def name_of(d: MovieLensData) -> str:
+    if d.source == "movielens":
+        return f"MovieLens {d.path or D.MOVIELENS}, {d.feedback} feedback (rating >= {d.min_rating})"
+    return f"{'H&M' if d.source == 'hm' else 'OTTO'} ({d.path})"
+
+
 def movielens_split(d: MovieLensData, data_dir: Path | None) -> Split:
-    inter, items = D.load_movielens(data_dir, d.feedback, d.min_rating)
+    inter, items = load(d, data_dir)
     if d.split == "temporal":
         train, test = D.temporal_split(inter, d.test_fraction)
         val = D.temporal_mask(train, d.val_fraction)
@@ -480,7 +509,7 @@ def _margin(rows, per_user, final: str, baselines_: list[str], seed: int) -> str
 
 
 def service(run_dir: str | Path, data_dir: Path | None = None, events: str | Path | None = None):
-    """The server's state for a trained run (systems/recsys/serve.py): its model, MovieLens read as the run
+    """The server's state for a trained run (systems/recsys/serve.py): its model, its data read as the run
     read it, every interaction of it (serving happens after the test split too), and the event log
     `events` (default RUN/events.sqlite), replayed on top."""
     from nanozoo.experiments.registry import load_model
@@ -489,7 +518,7 @@ def service(run_dir: str | Path, data_dir: Path | None = None, events: str | Pat
 
     run_dir = Path(run_dir)
     model, cfg = load_model(run_dir)
-    inter, items = D.load_movielens(data_dir, cfg.data.feedback, cfg.data.min_rating)
+    inter, items = load(cfg.data, data_dir)
     return Service(model, items, inter, EventStore(events or run_dir / "events.sqlite"))
 
 
@@ -498,7 +527,7 @@ def _table(rows: dict[str, dict[str, float]], cfg: TwoTowerExperiment, n_users: 
     d = cfg.data
     test = f"each user's last {d.test_fraction:.0%}" if d.split == "temporal" else "each user's last item"
     head = (
-        f"MovieLens ml-latest-small, {d.feedback} feedback (rating >= {d.min_rating}), {d.split} split "
+        f"{name_of(d)}, {d.split} split "
         f"(test: {test}): {n_users} test users, {n_test:,} test interactions, each ranked among every "
         "item its user has not trained on\n\n"
     )
@@ -516,7 +545,7 @@ def _picture(curves: dict[str, np.ndarray], path: Path, cfg: TwoTowerExperiment)
     ax.set_xscale("log")
     ax.set_xlabel("k (candidates per user)")
     ax.set_ylabel("Recall@k")
-    ax.set_title(f"MovieLens ml-latest-small, {cfg.data.split} split: the candidate stage")
+    ax.set_title(f"{name_of(cfg.data).split(',')[0]}, {cfg.data.split} split: the candidate stage")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     plots.save(fig, path)

@@ -1,4 +1,5 @@
-"""The top-k metrics on cases worked by hand, and against scikit-learn's ndcg_score and Kaggle's apk."""
+"""The top-k metrics on cases worked by hand, and against references: scikit-learn's ndcg_score, Kaggle's apk,
+torchmetrics' recall and reciprocal rank."""
 
 import numpy as np
 import pytest
@@ -82,3 +83,28 @@ def test_map_at_12_equals_kaggles_apk():
     recs, truth, _ = _random_case(np.random.default_rng(1))
     expected = np.mean([_apk(list(t), list(r), 12) for r, t in zip(recs, truth, strict=True)])
     assert M.map_at_k(recs, truth, 12) == pytest.approx(expected, abs=1e-12)
+
+
+def test_recall_and_mrr_equal_torchmetrics(need):
+    """torchmetrics' retrieval functions score one query at a time from scores over the items."""
+    need("torchmetrics")
+    import torch
+    from torchmetrics.functional.retrieval import retrieval_recall, retrieval_reciprocal_rank
+
+    recs, truth, N = _random_case(np.random.default_rng(2))
+    for k in (1, 5, 10, 15):
+        expected = []
+        for row, t in zip(recs, truth, strict=True):
+            target = torch.zeros(N, dtype=torch.bool)
+            target[t] = True
+            score = torch.zeros(N)
+            score[row] = torch.arange(len(row), 0, -1, dtype=torch.float32)  # unlisted items: 0, below all
+            expected.append(float(retrieval_recall(score, target, top_k=k)))  # / |T|, unlisted ones included
+        assert M.recall_at_k(recs, truth, k) == pytest.approx(np.mean(expected), abs=1e-6)
+    # MRR over the list: torchmetrics ranks every item it is given, so it gets the listed ones only
+    expected = [
+        float(retrieval_reciprocal_rank(torch.arange(len(row), 0, -1.0), torch.as_tensor(np.isin(row, t))))
+        for row, t in zip(recs, truth, strict=True)
+    ]
+    assert M.mrr_at_k(recs, truth) == pytest.approx(np.mean(expected), abs=1e-6)
+    assert 0 < np.mean(expected) < 1 and 0 in expected  # some users find nothing: the 0 case is covered
