@@ -88,3 +88,33 @@ def test_cli_refuses_a_typo_before_training(tmp_path, capsys):
     assert e.value.code == 1
     assert "train.lrr" in capsys.readouterr().err
     assert not list(tmp_path.rglob("metrics.jsonl"))
+
+
+def test_columns_plot_marks_a_metric_not_logged_and_curves_read_each_run(tmp_path):
+    from matplotlib.patches import Rectangle
+
+    from nanozoo.core.runlog import MetricsLog
+
+    nan = float("nan")
+    rows = []
+    for name, losses in {"rope": [3.0, 2.1, 2.2], "learned": [3.1, 2.0, nan]}.items():
+        run = tmp_path / name
+        run.mkdir()
+        log = MetricsLog(run)
+        for step, v in ((0, 4.0), (100, losses[0])):
+            log.write(step, 0.0, val_loss=v)
+        row = {"pe": name, "val_loss": losses[0], "x2": losses[1], "x4": losses[2]}
+        rows.append({**row, "run_dir": str(run)})
+    fig = sweep.columns_plot(rows, ["pe"], ["val_loss", "x2", "x4"])
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() > 0]
+    assert len(bars) == 5  # 2 runs x 3 metrics, less the one not logged
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count(" n/a") == 1 and "2.100" in texts and "nan" not in " ".join(texts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["rope", "learned"]
+    plots.plt.close(fig)
+    fig = sweep.curves_plot(rows, ["pe"], "val_loss")
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == ["rope", "learned"]
+    assert lines[1].get_xydata().tolist() == [[0, 4.0], [100, 3.1]]
+    plots.plt.close(fig)

@@ -131,3 +131,13 @@ def test_pos_encoding_and_attn_impl_are_checked(tiny):
     assert "wpe" not in tiny(pos_encoding="rope").transformer  # no learned table when positions are computed
     with pytest.raises(ValueError, match="has no place in its format"):
         tiny(pos_encoding="rope").save_pretrained("unused")
+
+
+def test_alibi_model_adds_the_distance_penalty_under_the_causal_mask(tiny):
+    # what attention adds to the scores of an ALiBi GPT: -slope_h * (i - j) where j <= i, -inf after i
+    model = tiny(pos_encoding="alibi")
+    _, bias = model.attention_inputs(torch.zeros(1, 5, dtype=torch.long))
+    slopes = model.alibi_slopes  # 2 heads: 1/16, 1/256
+    for h, i, j in [(0, 4, 0), (1, 4, 1), (0, 2, 2), (1, 3, 0)]:
+        assert bias[h, i, j].item() == pytest.approx(-slopes[h].item() * (i - j)), (h, i, j)
+    assert torch.isinf(bias[:, 0, 1:]).all() and torch.isinf(bias[:, 3, 4]).all()

@@ -25,9 +25,10 @@ def sweep(
     ),
     seed: int = typer.Option(0, help="seed for --random"),
     data_dir: Path = typer.Option(None, help="look for data files here first"),
+    metric: str = typer.Option("val_loss", help="the metric that ranks the runs (each run's last value)"),
     also: list[str] = typer.Option([], "--also", help="another metric of each run to show in the table"),
 ) -> None:
-    """Train every combination of the grid; print and write a table sorted by val loss, and a picture."""
+    """Train every combination of the grid; print and write a table sorted by --metric, and pictures."""
     if not grid:
         raise ConfigError("give at least one --grid section.key=v1,v2,...")
     out = out or Path("runs") / "sweeps" / experiment
@@ -40,7 +41,9 @@ def sweep(
         seed=seed,
         overrides=set_,
         data_dir=data_dir,
+        metric=metric,
         columns=also,
     )
     print((out / "results.md").read_text(), end="")
-    print(f"{len(rows)} runs; table {out / 'results.md'}, picture {out / sweep_lib.PLOT}")
+    pictures = [sweep_lib.PLOT, sweep_lib.CURVES] + ([sweep_lib.COLUMNS] if also else [])
+    print(f"{len(rows)} runs; table {out / 'results.md'}, pictures in {out}: {', '.join(pictures)}")

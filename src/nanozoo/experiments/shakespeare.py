@@ -2,8 +2,9 @@
 tokens from our own BPE (`shakespeare-bpe`, trained on the train split and saved with the run), and GPT-2
 small with GPT-2's own tokenizer (`gpt2-124m`, sized for a GPU).
 
-A BPE model's loss is in nats per token; `val_bpc` (bits per character) divides the exact loss over the
-whole validation text by its characters, so it compares with the character model's `val_loss / ln 2`."""
+A BPE model's loss is in nats per token (`val_loss`, over eval_iters random batches; `val_loss_1x`, exact
+over the whole validation text cut into windows of block_size); `val_bpc` (bits per character) divides the
+exact loss by the text's characters, so it compares with the character model's `val_loss / ln 2`."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class TextData:
     tokenizer: str = "char"
     vocab_size: int = 1024  # tokenizer="bpe": the 256 bytes and vocab_size - 256 merges
     # also the exact val loss over windows of 1x, 2x and 4x block_size (val_loss_1x, _2x, _4x): length
-    # generalisation; learned positions have no table past block_size and log only val_loss_1x
+    # generalisation; learned positions have no table past block_size and log only val_loss_1x (which a
+    # BPE run logs always, with val_bpc)
     long_eval: bool = False
 
     def __post_init__(self):
@@ -106,8 +108,15 @@ def windows(data: torch.Tensor, L: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def context_losses(model, val: torch.Tensor, factors=(1, 2, 4)) -> dict[str, float]:
-    """The exact val loss over windows of f x block_size tokens, for each factor f the model can read."""
+    """The exact val loss over windows of f x block_size tokens, for each factor f the model can read.
+
+    Every factor scores the same targets (the stream cut to whole windows of the largest), so the losses
+    differ only by the context: in a window of f x T tokens the first T targets see what they see at 1x,
+    the later ones more than the model was trained on. Learned positions have no table past block_size:
+    their 2x and 4x are not computed (and show as n/a), never guessed."""
     T, V = model.config.block_size, model.config.vocab_size
+    longest = max(factors) * T
+    val = val[: (len(val) - 1) // longest * longest + 1]
     out = {}
     for f in factors:
         if f > 1 and model.config.pos_encoding == "learned":
@@ -121,15 +130,13 @@ def setup_bpe(cfg: CharGPTConfig, data_dir: Path | None) -> Task:
     tok, splits, val_chars = bpe_corpus(cfg.data, data_dir)
     cfg.model.vocab_size = max(cfg.model.vocab_size, tok.vocab_size)  # a larger one: padding (e.g. 50304)
     T = cfg.model.block_size
-    val = splits["val"][: (len(splits["val"]) - 1) // T * T + 1]  # whole windows: x and y shifted by one
-    X, Y = val[:-1].view(-1, T), val[1:].view(-1, T)
-
     tokens_per_char = len(splits["val"]) / val_chars
-    chunk = max(1, 2**22 // (T * cfg.model.vocab_size))  # windows per forward: logits of ~16 MB
+    factors = (1, 2, 4) if cfg.data.long_eval else (1,)
 
     def evaluate(m) -> dict[str, float]:
         # the exact loss over the val text, nats per token -> bits per character: * tokens / chars / ln 2
-        return {"val_bpc": split_loss(m, X, Y, chunk) * tokens_per_char / math.log(2)}
+        out = context_losses(m, splits["val"], factors)
+        return {**out, "val_bpc": out["val_loss_1x"] * tokens_per_char / math.log(2)}
 
     def sample(m) -> str:
         g = torch.Generator().manual_seed(cfg.train.seed)

@@ -2,10 +2,12 @@
 
 `run_sweep("names-mlp", {"model.n_embd": ["16", "32"], "train.lr": ["1e-3", "3e-3"]}, out_dir, jobs=2)`
 trains every combination into `out_dir/<combination>/`, then writes `results.md` / `results.json` (sorted by
-val loss) and `sweep.png` (val loss per value of each hyperparameter). A finished combination leaves a
-`result.json`; running the sweep again skips it, and resumes an interrupted one from its checkpoint, so a
-sweep stopped with Ctrl-C continues where it stopped. `columns` adds other metrics of each run to the
-table (the positional-encoding study's `val_loss_2x`, `val_loss_4x`).
+val loss), `sweep.png` (val loss per value of each hyperparameter) and `curves.png` (each run's val loss
+against step). A finished combination leaves a `result.json`; running the sweep again skips it, and resumes
+an interrupted one from its checkpoint, so a sweep stopped with Ctrl-C continues where it stopped.
+`columns` adds other metrics of each run to the table and draws them side by side in `columns.png` (the
+positional-encoding study's `val_loss_1x`, `_2x`, `_4x`); a metric a run did not log is "n/a", never a
+number (learned positions have no table past block_size, so no `val_loss_2x`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from nanozoo.core.runlog import read_config, read_metrics
 log = logging.getLogger(__name__)
 RESULT = "result.json"
 PLOT = "sweep.png"
+CURVES = "curves.png"
+COLUMNS = "columns.png"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -208,12 +212,16 @@ def collect(
 def write_report(
     out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str, columns: list[str] = ()
 ) -> None:
-    """results.md (a table, best first), results.json, and sweep.png (metric per value of each key)."""
+    """results.md (a table, best first), results.json, sweep.png (metric per value of each key),
+    curves.png (each run's metric against step) and, with `columns`, columns.png (the metric and the
+    columns side by side)."""
     head = ["rank", *keys, metric, *columns, "run"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, r in enumerate(rows, 1):
-        values = [f"{r[m]:.4f}" if math.isfinite(r[m]) else "-" for m in (metric, *columns)]
+        values = [_cell(r[m]) for m in (metric, *columns)]
         lines.append("| " + " | ".join([str(i), *(str(r[k]) for k in keys), *values, r["run_dir"]]) + " |")
+    if any(math.isnan(r[m]) for r in rows for m in (metric, *columns)):
+        lines.append("\nn/a: the run did not log this metric (learned positions: no table past block_size)")
     atomic_write(out / "results.md", "\n".join(lines) + "\n")
     nan_free = [
         {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows
@@ -223,6 +231,14 @@ def write_report(
         from nanozoo.core import plots
 
         plots.save(strip_plot(rows, keys, metric), out / PLOT)
+        plots.save(curves_plot(rows, keys, metric), out / CURVES)
+        if columns:
+            plots.save(columns_plot(rows, keys, [metric, *columns]), out / COLUMNS)
+
+
+def _cell(v: float) -> str:
+    """A table cell: NaN is a metric the run did not log; infinity a diverged run."""
+    return f"{v:.4f}" if math.isfinite(v) else "n/a" if math.isnan(v) else str(v)
 
 
 def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
@@ -269,6 +285,55 @@ def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
     return fig
 
 
+def _label(row: dict[str, Any], keys: list[str]) -> str:
+    return ", ".join(str(row[k]) for k in keys)
+
+
+def curves_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
+    """Every run's `metric` against step (from its metrics.jsonl), one line per combination."""
+    from nanozoo.core import plots
+
+    fig, ax = plots.plt.subplots(figsize=(6.5, 4), layout="constrained")
+    for r in rows:
+        points = [(m["step"], m[metric]) for m in read_metrics(Path(r["run_dir"])) if metric in m]
+        if points:
+            ax.plot(*zip(*points, strict=True), marker="o", markersize=3, label=_label(r, keys))
+    ax.set_xlabel("step")
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title=", ".join(keys), title_fontsize=8)
+    ax.set_title(f"{metric.replace('_', ' ')} during training, {len(rows)} runs", fontsize=10)
+    return fig
+
+
+def columns_plot(rows: list[dict[str, Any]], keys: list[str], columns: list[str]):
+    """The `columns` metrics of each run as bars side by side (e.g. val loss at 1x, 2x, 4x the context),
+    in the table's order; a metric the run did not log is marked n/a, not drawn as zero."""
+    from nanozoo.core import plots
+
+    fig, ax = plots.plt.subplots(figsize=(2 + 1.3 * len(rows), 4), layout="constrained")
+    width = 0.8 / len(columns)
+    finite = [r[c] for r in rows for c in columns if math.isfinite(r[c])]
+    low, high = min(finite, default=0.0), max(finite, default=1.0)
+    bottom = low - 0.1 * (high - low) - 1e-3  # bars start just under the lowest value: differences show
+    for j, c in enumerate(columns):
+        for x, r in enumerate(rows):
+            at = x - 0.4 + width * (j + 0.5)
+            if math.isfinite(r[c]):
+                ax.bar(at, r[c] - bottom, width, bottom=bottom, color=f"C{j}")
+                ax.text(at, r[c], f"{r[c]:.3f}", ha="center", va="bottom", fontsize=7, rotation=90)
+            else:
+                ax.text(at, bottom, " n/a", ha="center", va="bottom", fontsize=8, rotation=90, color=f"C{j}")
+    handles = [plots.plt.Rectangle((0, 0), 1, 1, color=f"C{j}") for j in range(len(columns))]
+    ax.legend(handles, [c.replace("_", " ") for c in columns], fontsize=8)
+    ax.set_xticks(range(len(rows)), [_label(r, keys) for r in rows])
+    ax.set_xlabel(", ".join(keys))
+    ax.set_ylim(bottom, high + 0.12 * (high - bottom))
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(", ".join(c.replace("_", " ") for c in columns) + " (n/a: not logged)", fontsize=10)
+    return fig
+
+
 def _sorted_values(values: set[str]) -> list[str]:
     """Numbers in numeric order ("1e-3" < "3e-3" < "0.01"), anything else alphabetically."""
     try:
@@ -278,10 +343,14 @@ def _sorted_values(values: set[str]) -> list[str]:
 
 
 __all__ = [
+    "COLUMNS",
+    "CURVES",
     "PLOT",
     "collect",
     "combinations",
+    "columns_plot",
     "combo_id",
+    "curves_plot",
     "parse_grid",
     "run_one",
     "run_sweep",
