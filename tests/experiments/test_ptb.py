@@ -48,6 +48,44 @@ def test_ptb_word_learns_and_reports_test_perplexity(tmp_path, need_data):
     val = [m["val_ppl"] for m in metrics(run_dir) if "val_ppl" in m]
     assert len(val) == 2 and val[0] > 0.8 * V and val[1] < 700  # step 0 and the last step, exact
     assert len((run_dir / "samples.txt").read_text().split()) >= 15  # words, some of them "\n"
+    check_sampling(run_dir, "the company said")
+
+
+def check_sampling(run_dir, prompt):
+    """`nanozoo sample RUN` prints the prompt, then the tokens the model draws after an end of sentence
+    and the prompt: greedy, exactly those of `generate` on the same ids."""
+    from nanozoo.experiments import SampleOptions
+    from nanozoo.experiments.registry import load_model
+
+    greedy = SampleOptions(prompt=prompt, max_new_tokens=12, temperature=0)
+    text = "".join(runner.sample(run_dir, greedy))
+    assert text.startswith(prompt)
+    model, _ = load_model(run_dir)
+    if (run_dir / "words.txt").is_file():
+        itos = (run_dir / "words.txt").read_text().split()
+        ids = [itos.index("<eos>")] + [itos.index(w) for w in prompt.split()]
+        new = model.generate(torch.tensor([ids]), 12, temperature=0)[0, len(ids) :]
+        expected = "".join("\n" if itos[t] == "<eos>" else " " + itos[t] for t in new)
+        assert set(text.split()) <= set(itos)  # words of the vocabulary
+    else:
+        from nanozoo.experiments.lm import load_tokenizer
+
+        tok = load_tokenizer(run_dir)
+        ids = tok.encode(" \n " + prompt)
+        expected = tok.decode(model.generate(torch.tensor([ids]), 12, temperature=0)[0, len(ids) :].tolist())
+    assert text == prompt + expected
+    drawn = SampleOptions(prompt=prompt, max_new_tokens=12, seed=3, num=2)
+    again = "".join(runner.sample(run_dir, drawn))
+    assert again == "".join(runner.sample(run_dir, drawn)) and again.count(prompt) == 2
+
+
+def test_a_word_run_refuses_a_prompt_word_outside_its_vocabulary(tmp_path):
+    from nanozoo.experiments import SampleOptions, ptb
+    from nanozoo.experiments.registry import ExperimentError
+
+    (tmp_path / "words.txt").write_text("<unk>\n<eos>\nthe\n")  # refused before the model is loaded
+    with pytest.raises(ExperimentError, match="'The 1987' not among the run's 3 words"):
+        list(ptb.sample(tmp_path, SampleOptions(prompt="The 1987 the")))
 
 
 def test_ptb_bpe_reports_perplexity_per_word(tmp_path, need_data):
@@ -60,6 +98,7 @@ def test_ptb_bpe_reports_perplexity_per_word(tmp_path, need_data):
     val = [m["val_ppl_word"] for m in metrics(run_dir) if "val_ppl_word" in m]
     assert val[-1] < val[0] / 10  # per word: from ~512 ** 2.4 (millions) at step 0
     assert (run_dir / "tokenizer.model").is_file()
+    check_sampling(run_dir, "the company said")
 
 
 def test_ptb_data_is_checked():

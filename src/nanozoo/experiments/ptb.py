@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +30,8 @@ from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.task import Task
 from nanozoo.data import read_text
 from nanozoo.data.text import ptb_words, random_windows
-from nanozoo.experiments.lm import build, sample_text, split_loss, stream_text
+from nanozoo.experiments.lm import build, generator, load_tokenizer, split_loss, stream_text
+from nanozoo.experiments.registry import ExperimentError, SampleOptions, load_model
 from nanozoo.models.gpt import GPTConfig
 from nanozoo.tokenizers.regex import RegexTokenizer
 
@@ -167,9 +170,7 @@ def setup(cfg: PTBConfig, data_dir: Path | None) -> Task:
         g = torch.Generator().manual_seed(cfg.train.seed)
         start = torch.tensor([streams["val"][:1].tolist()])  # (1, 1): the end of a sentence
         tokens = m.stream(start, cfg.data.sample_tokens, generator=g)
-        if tok is not None:
-            return "".join(stream_text(tok, tokens))
-        return " ".join(itos[int(t)] for t in tokens).replace(f" {EOS} ", "\n").replace(EOS, "\n")
+        return "".join(stream_text(tok, tokens) if tok is not None else stream_words(itos, tokens))
 
     def save(run_dir: Path) -> None:
         if tok is not None:
@@ -185,6 +186,52 @@ def setup(cfg: PTBConfig, data_dir: Path | None) -> Task:
         save=save,
         finish=finish,
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sampling a run
+
+
+def stream_words(itos: list[str], tokens: Iterator[torch.Tensor]) -> Iterator[str]:
+    """Text of (1,) word ids as they come, laid out as the PTB files are: " word" each, a line per <eos>."""
+    for t in tokens:
+        w = itos[int(t)]
+        yield "\n" if w == EOS else " " + w
+
+
+def sample(run_dir: str | Path, opts: SampleOptions) -> Iterator[str]:
+    """`nanozoo sample RUN` for ptb-word (words) and ptb-bpe (our BPE): the prompt, then what the model
+    writes after it, the prompt read as the start of a sentence (after an end of sentence, as every line of
+    the training text). A word run reads the prompt as PTB's words (lower case, numbers as N, rare words as
+    <unk>) and refuses a word outside its vocabulary, naming it."""
+    if opts.exclude_train or opts.mark_train:
+        raise ExperimentError(
+            f"--exclude-train and --mark-train are for runs on names (names-*); {run_dir} samples text"
+        )
+    run_dir = Path(run_dir)
+    words = run_dir / "words.txt"
+    if words.is_file():
+        itos = words.read_text().split("\n")[:-1]
+        stoi = {w: i for i, w in enumerate(itos)}
+        unknown = [w for w in opts.prompt.split() if w not in stoi]
+        if unknown:
+            raise ExperimentError(
+                f"{run_dir}: {' '.join(unknown[:5])!r} not among the run's {len(itos)} words (PTB is lower "
+                f"case, numbers are N, rare words {UNK})"
+            )
+        ids = [stoi[EOS]] + [stoi[w] for w in opts.prompt.split()]
+        prompt, decode = " ".join(opts.prompt.split()), partial(stream_words, itos)
+    else:
+        tok = load_tokenizer(run_dir)  # the BPE's end of sentence is the " \n" that ends each line
+        ids = tok.encode(" \n" + (" " + opts.prompt.strip() if opts.prompt.strip() else ""))
+        prompt, decode = opts.prompt.strip(), partial(stream_text, tok)
+    model, _ = load_model(run_dir)
+    gen = generator(opts.seed)
+    x = torch.tensor([ids], device=next(model.parameters()).device)
+    sampling = dict(temperature=opts.temperature, top_k=opts.top_k, top_p=opts.top_p, generator=gen)
+    for k in range(opts.num):
+        yield ("\n" + "-" * 40 + "\n" if k else "") + prompt
+        yield from decode(model.stream(x, opts.max_new_tokens, **sampling))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -224,4 +271,14 @@ def bpe() -> PTBConfig:
     return cfg
 
 
-__all__ = ["PTBConfig", "PTBData", "bpe", "build", "sample_text", "scored_windows", "setup", "word"]
+__all__ = [
+    "PTBConfig",
+    "PTBData",
+    "bpe",
+    "build",
+    "sample",
+    "scored_windows",
+    "setup",
+    "stream_words",
+    "word",
+]

@@ -12,13 +12,14 @@ EXPERIMENTS = [
         name="ptb-word",
         summary="4-layer GPT on Penn Treebank words (10k vocabulary), exact test perplexity, 1 thread",
         config="word",
+        sampler="sample",
         reference=Reference("test_ppl", 82.7, _ZAREMBA),
     ),
     _exp(
         name="ptb-bpe",
         summary="4-layer GPT on our 2048-token BPE of Penn Treebank; test perplexity per word too",
         config="bpe",
-        sampler="sample_text",
+        sampler="sample",
         reference=Reference("test_ppl_word", 82.7, _ZAREMBA),
     ),
 ]
