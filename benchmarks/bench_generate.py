@@ -6,7 +6,10 @@ tokens (checked and printed). Each round generates 200 new tokens after a 16-tok
 batch 8; the three alternate within a round so that load from other processes falls on all alike, and the
 median round is reported. HF's attention implementation is pinned (`--hf-attn`) and printed.
 
-    python benchmarks/bench_generate.py [--rounds 3] [--new 200] [--threads 0] [--hf-attn sdpa]
+`--profile` adds where the time of one generation goes (torch.profiler, per new token): matrix
+multiplies, attention, the other operators, and what is left of the wall time (Python and dispatch).
+
+    python benchmarks/bench_generate.py [--rounds 3] [--new 200] [--threads 0] [--hf-attn sdpa] [--profile]
 """
 
 from __future__ import annotations
@@ -48,6 +51,32 @@ def generators(ours: GPT, theirs, new: int):
     }
 
 
+# operator name fragments -> the group a profile reports them in, first match wins
+GROUPS = {
+    "matmul": ("addmm", "aten::mm", "linear", "matmul", "bmm"),
+    "attention": ("scaled_dot_product",),
+    "norm, activation": ("layer_norm", "gelu", "tanh", "pow", "mul"),
+    "cache, copies": ("copy_", "cat", "index", "select", "slice", "narrow"),
+}
+
+
+def breakdown(generate, x) -> dict[str, float]:
+    """Milliseconds per step of one `generate(x)` by operator group (self CPU time, as the profiler sees
+    it), and the rest of the wall time: Python and dispatch between the operators."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        steps = generate(x).size(1)
+        wall = time.perf_counter() - t0
+    out = dict.fromkeys([*GROUPS, "other operators"], 0.0)
+    for e in prof.key_averages():
+        group = next((g for g, names in GROUPS.items() if any(n in e.key for n in names)), "other operators")
+        out[group] += e.self_cpu_time_total / 1e3  # us -> ms
+    out["Python, dispatch"] = wall * 1e3 - sum(out.values())
+    return {k: v / steps for k, v in out.items()}
+
+
 @torch.no_grad()
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -55,6 +84,7 @@ def main() -> None:
     ap.add_argument("--new", type=int, default=200)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--hf-attn", choices=["sdpa", "eager"], default="sdpa")
+    ap.add_argument("--profile", action="store_true", help="also where one generation's time goes")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,6 +117,11 @@ def main() -> None:
             f"{B:>5}  ratio cached / HF: {tps['nanozoo, KV cache'] / tps['HF generate']:.2f}x, "
             f"cached / no cache: {tps['nanozoo, KV cache'] / tps['nanozoo, no cache']:.2f}x"
         )
+        if args.profile:
+            for name in ("nanozoo, KV cache", "HF generate"):
+                parts = breakdown(gens[name], x)
+                print(f"{B:>5}  {name}, ms per step: {sum(parts.values()):.2f} = ", end="")
+                print(" + ".join(f"{v:.2f} {k}" for k, v in parts.items()))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
-from nanozoo.models.positions import alibi_bias, alibi_slopes, rope, sinusoidal
+from nanozoo.models.positions import alibi_bias, alibi_slopes, rope, sinusoidal_at
 from nanozoo.models.sampling import next_tokens
 
 ATTN_IMPLS = ("sdpa", "manual", "flash_ref", "flash_triton")
@@ -140,32 +140,37 @@ class KVCache:
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
         self.mask = torch.ones(B, length, dtype=torch.bool, device=device)  # False: a padding token
+        self.layers = [(self.k[i], self.v[i]) for i in range(n_layer)]  # layer i's (k, v): views, made once
         self.length, self.n = length, 0  # room, and tokens held
+        self.padded = False  # whether `mask` holds a False: known without reading the tensor each step
 
     def reset(self) -> None:
-        self.n = 0
+        self.n, self.padded = 0, False
+        self.mask.fill_(True)
 
 
 def attention_inputs(idx: torch.Tensor, mask=None, cache: KVCache | None = None, alibi_slopes=None):
     """Positions of the new tokens, (T,) or (B, T), and the attention bias over every key so far,
-    (B or 1, H or 1, T, L) with -inf where a query may not look, or None for the plain causal mask.
-    `mask` (B, T) is False at left padding; `alibi_slopes` (H,) adds ALiBi's distance penalty. Every
-    decoder with a cache and padding shares this (GPT, Llama)."""
+    (B or 1, H or 1, T, L) with -inf where a query may not look, or None for the plain causal mask (one
+    new token behind a cache: every key). `mask` (B, T) is False at left padding; `alibi_slopes` (H,)
+    adds ALiBi's distance penalty. Every decoder with a cache and padding shares this (GPT, Llama)."""
     B, T = idx.shape
     t0 = cache.n if cache is not None else 0
     L = t0 + T
     if cache is not None:  # the cache remembers which of the earlier tokens were padding
         if t0 + T > cache.length:
             raise ValueError(f"the KV cache holds {cache.length} tokens; {t0} + {T} do not fit")
-        cache.mask[:, t0:L] = True if mask is None else mask
-        mask = None if cache.mask[:, :L].all() else cache.mask[:, :L]
+        if mask is not None:  # (slots not written since the last reset are True: real tokens)
+            cache.mask[:, t0:L] = mask
+            cache.padded = cache.padded or not bool(mask.all())
+        mask = cache.mask[:, :L] if cache.padded else None
     if mask is None:
         pos_k = torch.arange(L, device=idx.device)  # (L,)
     else:  # a left-padded row counts positions from its first real token, as if it were alone
         pos_k = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, L)
     pos = pos_k[..., t0:]  # (T,) or (B, T)
-    if mask is None and t0 == 0 and alibi_slopes is None:
-        return pos, None
+    if mask is None and alibi_slopes is None and (t0 == 0 or T == 1):
+        return pos, None  # a decoding step builds no mask: its one query sees every key
     allowed = causal(T, L, idx.device)  # (T, L)
     if mask is not None:  # no query looks at padding, but each at least at itself (no empty softmax)
         itself = torch.arange(L, device=idx.device) == torch.arange(t0, L, device=idx.device)[:, None]
@@ -205,10 +210,7 @@ class CausalSelfAttention(nn.Module):
         cache buffers (k, v), which hold t0 earlier tokens and receive these T."""
         B, T, C = x.shape
         H = self.n_head
-        q, k, v = self.c_attn(x).split(C, dim=2)  # 3 x (B, T, C)
-        q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
-        k = k.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
-        v = v.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
+        q, k, v = self.c_attn(x).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
         if self.qk_norm:  # q / rms(q) per head: scores bounded by D, whatever the weights' scale
             q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
         if self.rope:
@@ -221,13 +223,14 @@ class CausalSelfAttention(nn.Module):
             y = manual_attention(q, k, v, bias, p)
         elif self.attn_impl == "sdpa" or bias is not None or kv is not None:
             mask = None if bias is None else bias.to(q.dtype)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=bias is None)
+            causal = bias is None and T > 1  # (SDPA's causal mask is top-left: one query would see one key)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
         else:
             from nanozoo.kernels.flash_attention import attention
 
             y = attention(q, k, v, causal=True, impl=self.attn_impl)
-        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        y = self.c_proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        return self.resid_dropout(y) if self.training else y  # (eval: not even a call, per layer and token)
 
 
 class MLP(nn.Module):
@@ -244,7 +247,8 @@ class MLP(nn.Module):
             h = F.relu(h).square()
         else:
             h = F.gelu(h, approximate="tanh" if self.activation == "gelu_new" else "none")
-        return self.dropout(self.c_proj(h))
+        h = self.c_proj(h)
+        return self.dropout(h) if self.training else h
 
 
 class Block(nn.Module):
@@ -314,7 +318,7 @@ class GPT(nn.Module):
         token); `cache` a KVCache that holds the tokens before these and receives them."""
         x = self.hidden(idx, mask, cache)
         if targets is None:
-            return self.head(x[:, [-1], :]), None  # (B, 1, V)
+            return self.head(x[:, -1:, :]), None  # (B, 1, V)
         B, T = idx.shape
         logits = self.head(x)  # (B, T, V)
         loss = F.cross_entropy(logits.view(B * T, -1), targets.reshape(B * T), ignore_index=-1)
@@ -343,11 +347,10 @@ class GPT(nn.Module):
         if self.config.pos_encoding == "learned":
             x = x + self.transformer.wpe(pos)
         elif self.config.pos_encoding == "sinusoidal":
-            x = x + sinusoidal(int(pos.max()) + 1, self.config.n_embd).to(x)[pos]
-        x = self.transformer.drop(x)
+            x = x + sinusoidal_at(pos, self.config.n_embd).to(x)  # (T, C) or (B, T, C)
+        x = self.transformer.drop(x) if self.training else x
         for i, block in enumerate(self.transformer.h):
-            kv = (cache.k[i], cache.v[i]) if cache is not None else None
-            x = block(x, pos, bias, kv, t0)
+            x = block(x, pos, bias, cache.layers[i] if cache is not None else None, t0)
         if cache is not None:
             cache.n += T
         return self.transformer.ln_f(x)

@@ -166,7 +166,8 @@ class Attention(nn.Module):
             y = manual_attention(q, k, v, bias, p)
         else:
             mask = None if bias is None else bias.to(q.dtype)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=bias is None)
+            causal = bias is None and T > 1  # bias None with one query: it sees every key (a cache step)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
         return self.o_proj(y.transpose(1, 2).reshape(B, T, H * D))
 
 
@@ -252,7 +253,7 @@ class Llama(nn.Module):
         `mask` (B, T) False at left padding; `cache` a KVCache (`new_cache`)."""
         x = self.hidden(idx, mask, cache)
         if targets is None:
-            return self.lm_head(x[:, [-1], :]), None
+            return self.lm_head(x[:, -1:, :]), None
         logits = self.lm_head(x)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.reshape(-1), ignore_index=-1)
         return logits, loss
@@ -268,7 +269,7 @@ class Llama(nn.Module):
         angles = rope_angles(pos, self.config.head_dim, base)  # one (cos, sin) for every layer
         x = self.model.embed_tokens(idx)
         for i, block in enumerate(self.model.layers):
-            x = block(x, angles, bias, None if cache is None else (cache.k[i], cache.v[i]), t0)
+            x = block(x, angles, bias, None if cache is None else cache.layers[i], t0)
         if cache is not None:
             cache.n += idx.size(1)
         return self.model.norm(x)

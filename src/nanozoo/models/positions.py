@@ -28,14 +28,18 @@ import torch
 def sinusoidal(T: int, D: int, base: float = 10000.0) -> torch.Tensor:
     """The `(T, D)` table of Vaswani et al.: even channels `sin(t * w_i)`, odd ones `cos(t * w_i)`, with
     frequencies `w_i = base^(-2i/D)` falling geometrically from 1 to about 1/base."""
+    return sinusoidal_at(torch.arange(T), D, base)
+
+
+def sinusoidal_at(pos: torch.Tensor, D: int, base: float = 10000.0) -> torch.Tensor:
+    """The rows of `sinusoidal` at positions `pos` (T,) or (B, T): `(*pos.shape, D)`, computed directly
+    (a decoding step or a left-padded row needs a few positions, not the table up to the largest)."""
     if D % 2:
         raise ValueError(f"sinusoidal positions need an even width, not D={D}")
-    t = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
-    w = base ** (-torch.arange(0, D, 2, dtype=torch.float32) / D)  # (D/2,)
-    pe = torch.empty(T, D)
-    pe[:, 0::2] = torch.sin(t * w)  # (T, D/2)
-    pe[:, 1::2] = torch.cos(t * w)
-    return pe
+    t = pos.float()[..., None]  # (..., 1)
+    w = base ** (-torch.arange(0, D, 2, dtype=torch.float32, device=pos.device) / D)  # (D/2,)
+    angles = t * w  # (..., D/2)
+    return torch.stack([torch.sin(angles), torch.cos(angles)], dim=-1).flatten(-2)  # (..., D): sin, cos, ...
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -94,4 +98,4 @@ def alibi_bias(slopes: torch.Tensor, pos_q: torch.Tensor, pos_k: torch.Tensor) -
     return -slopes.to(dist.device)[:, None, None] * dist.unsqueeze(-3)  # (H, T, L) or (B, H, T, L)
 
 
-__all__ = ["alibi_bias", "alibi_slopes", "rope", "rope_angles", "sinusoidal"]
+__all__ = ["alibi_bias", "alibi_slopes", "rope", "rope_angles", "sinusoidal", "sinusoidal_at"]

@@ -126,7 +126,8 @@ def next_tokens(
                 seen = torch.where(seen > 0, seen / repetition_penalty, seen * repetition_penalty)
                 logits = logits.scatter(1, ids, seen)
             nxt = sample_next(logits, **sampling)  # (N,)
-            nxt = torch.where(done, ctx[:, -1], nxt)  # a finished row repeats its last token
+            if stops:
+                nxt = torch.where(done, ctx[:, -1], nxt)  # a finished row repeats its last token
             yield nxt
             ctx = torch.cat([ctx, nxt[:, None]], dim=1)
             x, m = nxt[:, None], None  # a sampled token is real
