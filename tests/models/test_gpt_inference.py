@@ -141,3 +141,16 @@ def test_alibi_model_adds_the_distance_penalty_under_the_causal_mask(tiny):
     for h, i, j in [(0, 4, 0), (1, 4, 1), (0, 2, 2), (1, 3, 0)]:
         assert bias[h, i, j].item() == pytest.approx(-slopes[h].item() * (i - j)), (h, i, j)
     assert torch.isinf(bias[:, 0, 1:]).all() and torch.isinf(bias[:, 3, 4]).all()
+
+
+def test_sinusoidal_gpt_adds_the_table_at_the_embeddings_scale(tiny):
+    # Vaswani et al.: sqrt(C) * embedding + table; ours keeps GPT-2's embedding and divides the table
+    from nanozoo.models.positions import sinusoidal
+
+    model = tiny(pos_encoding="sinusoidal")
+    seen = []
+    model.transformer.h[0].register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    idx = torch.tensor([[3, 1, 4, 1, 5]])
+    model.logits(idx)
+    expected = model.transformer.wte(idx) + sinusoidal(5, 16) / 4.0  # sqrt(16)
+    torch.testing.assert_close(seen[0], expected)
