@@ -92,7 +92,7 @@ def test_trainer(shakespeare, tmp_path, transformers):
     assert tok.encode(text) == hf(text)["input_ids"]
 
 
-def naive_wordpiece(text: str, vocab_size: int) -> list[str]:
+def naive_wordpiece(text: str, vocab_size: int, score: str = "likelihood") -> list[str]:
     """Recount every pair and piece after every merge; same scores and tie-break as the trainer."""
     words = Counter(pre_tokenize(normalize(text)))
     splits = {w: [w[0]] + ["##" + c for c in w[1:]] for w in words}
@@ -106,7 +106,10 @@ def naive_wordpiece(text: str, vocab_size: int) -> list[str]:
                 pairs[q] += c
         if not pairs:
             break
-        a, b = min(pairs, key=lambda q: (-pairs[q] / (pieces[q[0]] * pieces[q[1]]), q))
+        if score == "frequency":
+            a, b = min(pairs, key=lambda q: (-pairs[q], q))
+        else:
+            a, b = min(pairs, key=lambda q: (-pairs[q] / (pieces[q[0]] * pieces[q[1]]), q))
         new = a + b[2:] if b.startswith("##") else a + b
         for w, s in splits.items():
             i, out = 0, []
@@ -123,8 +126,39 @@ def naive_wordpiece(text: str, vocab_size: int) -> list[str]:
     return vocab
 
 
-def test_incremental_trainer_equals_naive_recount(shakespeare):
-    assert list(train_wordpiece(shakespeare[:8000], 320).vocab) == naive_wordpiece(shakespeare[:8000], 320)
+@pytest.mark.parametrize("score", ["likelihood", "frequency"])
+def test_incremental_trainer_equals_naive_recount(shakespeare, score):
+    ours = train_wordpiece(shakespeare[:8000], 320, score=score)
+    assert list(ours.vocab) == naive_wordpiece(shakespeare[:8000], 320, score)
+
+
+def test_frequency_score_keeps_common_words_whole(shakespeare, transformers):
+    text = shakespeare[:200_000]
+    likely, frequent = (train_wordpiece(text, 2000, score=s) for s in ("likelihood", "frequency"))
+    words = pre_tokenize(normalize(shakespeare[200_000:220_000]))
+    per_word = {t: len(t.tokenize(" ".join(words))) / len(words) for t in (likely, frequent)}
+    assert per_word[frequent] < 1.25 < per_word[likely]  # measured 1.15 and 1.43 pieces a word
+    assert "and" in frequent.vocab and "and" not in likely.vocab
+    # the same rule as HF tokenizers' WordPieceTrainer (BPE merges, then "##" names), but not its tie-break:
+    # among pairs of equal count HF takes the one of the oldest pieces (word-initial letters before "##"
+    # ones: "glouces" + "##ter"), ours the smallest string ("##" first: "gl" + "##oucester"), so the last,
+    # rare merges differ and the vocabularies are compared as sets
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    hf = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    hf.normalizer = normalizers.BertNormalizer(lowercase=True)
+    hf.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    hf.train_from_iterator([text], trainers.WordPieceTrainer(vocab_size=2000, special_tokens=list(SPECIALS)))
+    shared = set(hf.get_vocab()) & set(frequent.vocab)
+    assert len(shared) / 2000 > 0.9  # measured 0.94
+
+
+def test_trainer_alphabet():
+    tok = train_wordpiece("abc abd", 30, score="frequency", alphabet="xY,")
+    assert {"x", "##x", "y", "##y", ","} <= set(tok.vocab) and "##," not in tok.vocab  # lowercased
+    assert tok.tokenize("xy, ab") == ["x", "##y", ",", "ab"]
+    with pytest.raises(ValueError, match="score='bpe'"):
+        train_wordpiece("abc", 30, score="bpe")
 
 
 def test_errors(pair, minilm):

@@ -70,6 +70,26 @@ def loss_curves(run_dir: str | Path, out: str | Path | None = None, title: str =
     return save(fig, out or run_dir / "loss.png")
 
 
+def metric_panels(
+    run_dir: str | Path, panels: dict[str, list[str]], out: str | Path, title: str = ""
+) -> Path:
+    """Side-by-side panels of metrics.jsonl series against step: {"loss": ["val_mlm_loss", ...], ...}
+    (the panel's title and y label, then its metrics; a metric never logged is left out)."""
+    records = read_metrics(run_dir)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    for ax, (ylabel, names) in zip(axes[0], panels.items(), strict=True):
+        for name in names:
+            pts = [(r["step"], r[name]) for r in records if isinstance(r.get(name), (int, float))]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), label=name, marker="o" if len(pts) < 30 else None, ms=3)
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}  ({Path(run_dir).name})", fontsize=9)
+    return save(fig, out)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Classifier pictures (arrays in, a figure out; `save` writes it)
 

@@ -1,9 +1,12 @@
 """BERT experiments: fine-tuning for sentiment (SST-2, MR) from random init, from the all-MiniLM-L6-v2
-weights, or from a pretraining run of ours.
+weights, or from a run of ours (a bert-mini-pretrain run, or another fine-tune); what they share with
+bert-ner (`bert_ner.py`): where a fine-tune starts, its recipe, a run's vocabulary and labels.
 
 The encoder and its heads are `models/bert.py`; text becomes word pieces through our WordPiece
-(`tokenizers/wordpiece.py`): MiniLM's own `vocab.txt` when starting from MiniLM, else a vocabulary our
-trainer learns from the training sentences (saved as RUN/vocab.txt either way, with RUN/labels.json).
+(`tokenizers/wordpiece.py`): MiniLM's own `vocab.txt`, the starting run's, or for `data.init=random` a
+vocabulary our trainer learns from the training sentences (saved as RUN/vocab.txt, with RUN/labels.json).
+`data.load_weights=false` keeps init's vocabulary and shape but starts from random weights: the control
+that shows what pretraining gave (same model, data and steps).
 
 - SST-2 (GLUE): the 67,349 training phrases; `val_acc` is the exact accuracy on all 872 dev sentences
   (GLUE's test labels are not public). `data.train_size` takes a fixed random subsample.
@@ -37,9 +40,11 @@ SENTIMENT_LABELS = ["negative", "positive"]
 
 
 @dataclass
-class SentimentData:
-    dataset: Literal["sst2", "mr"] = "sst2"
+class FineTuneData:
+    """Where a fine-tune starts and how much of its data it reads (shared by bert-sentiment and bert-ner)."""
+
     init: str = "minilm"  # "minilm" (all-MiniLM-L6-v2), "random", or a bert-mini-pretrain run folder
+    load_weights: bool = True  # false: only init's vocabulary and shape, from random weights (the control)
     max_len: int = 64  # word pieces per example, [CLS] and [SEP] included; longer ones are cut
     train_size: int = 0  # 0: every training example; else a fixed random subsample of that many
     val_size: int = 0  # 0: the whole val split; else its first N examples (quick checks)
@@ -47,13 +52,21 @@ class SentimentData:
     freeze_wte: bool = False  # keep the token embedding (half of MiniLM's weights) fixed: ~2x faster steps
 
     def __post_init__(self):
-        if self.dataset not in ("sst2", "mr"):
-            raise ConfigError(f"data.dataset={self.dataset!r}; expected 'sst2' or 'mr'")
         if self.max_len < 3:
             raise ConfigError(f"data.max_len={self.max_len} must be >= 3 ([CLS], a word piece, [SEP])")
         for name in ("train_size", "val_size"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"data.{name}={getattr(self, name)} must be >= 0")
+
+
+@dataclass
+class SentimentData(FineTuneData):
+    dataset: Literal["sst2", "mr"] = "sst2"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.dataset not in ("sst2", "mr"):
+            raise ConfigError(f"data.dataset={self.dataset!r}; expected 'sst2' or 'mr'")
 
 
 @dataclass
@@ -110,11 +123,17 @@ def minilm_path() -> Path:
 
 def start_from(cfg, texts: list[str]) -> tuple[WordPieceTokenizer, dict[str, torch.Tensor] | None]:
     """The tokenizer and the encoder weights `cfg.data.init` names; fills in cfg.model's shape from them.
-    "random": a WordPiece vocabulary learnt from `texts` and no weights."""
+    "random": a WordPiece vocabulary learnt from `texts` and no weights; `data.load_weights=false`: the
+    vocabulary and shape of init, no weights."""
+    tok, weights = _start_from(cfg, texts)
+    return tok, weights if cfg.data.load_weights else None
+
+
+def _start_from(cfg, texts: list[str]) -> tuple[WordPieceTokenizer, dict[str, torch.Tensor] | None]:
     init, m = cfg.data.init, cfg.model
     keep = dict(dropout=m.dropout, n_labels=m.n_labels)
     if init == "random":
-        tok = train_wordpiece("\n".join(texts), cfg.data.vocab_size)
+        tok = train_wordpiece("\n".join(texts), cfg.data.vocab_size, score="frequency")
         m.vocab_size = tok.vocab_size
         return tok, None
     if init == "minilm":
@@ -232,7 +251,7 @@ def classify(run_dir: str | Path, texts: list[str]) -> list[dict[str, float]]:
 # The experiments
 
 
-def _fine_tune(**changes) -> TrainConfig:
+def fine_tune_recipe(**changes) -> TrainConfig:
     """Devlin et al.'s fine-tuning recipe, scaled to 2 CPU cores: AdamW, warmup, decay, batch 32."""
     base = dict(
         batch_size=32, lr=5e-5, min_lr=0.0, warmup_iters=50, weight_decay=0.01, beta2=0.999, grad_clip=1.0,
@@ -245,18 +264,23 @@ def sentiment() -> SentimentConfig:
     """SST-2 from the MiniLM weights, its token embedding frozen: 400 steps of 32 (12,800 examples drawn
     from the 67,349, a fifth of an epoch), sized for 15 minutes on 2 shared CPU cores."""
     return SentimentConfig(
-        data=SentimentData(freeze_wte=True), train=_fine_tune(max_iters=400, eval_interval=200, lr=1e-4)
+        data=SentimentData(freeze_wte=True), train=fine_tune_recipe(max_iters=400, eval_interval=200, lr=1e-4)
     )
 
 
 __all__ = [
     "SENTIMENT_LABELS",
+    "FineTuneData",
     "SentimentConfig",
     "SentimentData",
     "accuracy",
     "build",
     "classify",
     "encode",
+    "fine_tune_recipe",
+    "load_encoder",
+    "run_tokenizer",
+    "start_from",
     "load_sentiment",
     "sentiment",
     "setup",

@@ -251,11 +251,23 @@ class BertForPreTraining(_Pretrained):
         self.nsp = nn.Linear(cfg.n_embd, 2)  # IsNext = 0, NotNext = 1 (HF's order)
         self.apply(self._init_weights)
 
-    def forward(self, idx, segments=None, mask=None, mlm_labels=None, nsp_labels=None):
-        """-> ((mlm logits (B, T, V), nsp logits (B, 2)), loss)."""
-        x = self.bert(idx, segments, mask)
-        mlm, nsp = self.mlm(x), self.nsp(self.bert.pool(x))
+    def forward(self, idx, segments=None, mask=None, mlm_labels=None, nsp_labels=None, masked_only=False):
+        """-> ((mlm logits (B, T, V), nsp logits (B, 2)), loss). mlm_labels (B, T): the original ids at the
+        masked positions, -100 elsewhere; nsp_labels (B,): 0 IsNext, 1 NotNext.
+
+        masked_only: run the MLM head only at the masked positions, as Google's `run_pretraining.py` does
+        (it gathers them), so the widest matrix, the decoder, costs 15% of its full price; the mlm logits
+        are then (M, V), one row per masked position in row-major order."""
+        x = self.bert(idx, segments, mask)  # (B, T, C)
+        nsp = self.nsp(self.bert.pool(x))  # (B, 2)
+        ### BEGIN SOLUTION
+        if masked_only and mlm_labels is not None:
+            scored = mlm_labels != -100  # (B, T)
+            x, mlm_labels = x[scored], mlm_labels[scored]  # (M, C), (M,)
+        mlm = self.mlm(x)  # (B, T, V) or (M, V)
+        # the paper's loss: the mean cross-entropy over the masked positions plus that of IsNext/NotNext
         losses = [loss for loss in (_ce(mlm, mlm_labels), _ce(nsp, nsp_labels)) if loss is not None]
+        ### END SOLUTION
         return (mlm, nsp), (sum(losses) if losses else None)
 
 
