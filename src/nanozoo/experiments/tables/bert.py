@@ -9,13 +9,13 @@ _exp = partial(Experiment, module="nanozoo.experiments.bert")
 EXPERIMENTS = [
     Experiment(
         name="bert-mini-pretrain",
-        summary="a 4-layer BERT pretrained by masked LM + next sentence on Penn Treebank, our WordPiece",
+        summary="BERT-Tiny's shape pretrained by masked LM + next sentence on Penn Treebank, our WordPiece",
         module="nanozoo.experiments.bert_pretrain",
         config="pretrain",
     ),
     _exp(
         name="bert-sentiment",
-        summary="all-MiniLM-L6-v2 fine-tuned on SST-2 (400 steps of 32, embedding frozen); dev accuracy",
+        summary="all-MiniLM-L6-v2 fine-tuned on SST-2 (800 steps of 32, embedding frozen); dev accuracy",
         config="sentiment",
         reference=Reference(
             "val_acc",
