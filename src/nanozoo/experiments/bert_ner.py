@@ -182,11 +182,10 @@ def tag(run_dir: str | Path, text: str) -> tuple[list[str], list[str], list[tupl
 
 def ner() -> NerConfig:
     """CoNLL-2003 from the MiniLM weights, the token embedding frozen: 900 steps of 32 sentences (two
-    epochs of the 14,041) in bfloat16 autocast (as bert-sentiment), sized for a quarter of an hour on 2
-    CPU cores."""
+    epochs of the 14,041), train.dtype "auto" (as bert-sentiment)."""
     return NerConfig(
         data=NerData(freeze_wte=True),
-        train=fine_tune_recipe(max_iters=900, eval_interval=300, lr=1e-4, dtype="bfloat16"),
+        train=fine_tune_recipe(max_iters=900, eval_interval=300, lr=1e-4),
     )
 
 
