@@ -1,8 +1,8 @@
 """The same all-MiniLM-L6-v2 fine-tune through our BERT and through HF transformers: same start (HF's head
 gets our initial one), same batches, the same AdamW and schedule (the experiment's default recipe: batch,
-lr, warmup, cosine decay, weight decay, clipping, the token embedding frozen), dropout off, so that the two
-runs should take the same steps. Prints the score and training examples/s, ours vs HF, measured in this run,
-and the ratio.
+lr, warmup, cosine decay, weight decay, clipping, the token embedding frozen), dropout off, float32 in both
+(no autocast: the experiments' train.dtype=auto may pick bf16), so that the two runs take the same steps.
+Prints the score and training examples/s, ours vs HF, measured in this run, and the ratio.
 
 - `--task sentiment` (default): SST-2, BertForSequenceClassification; dev accuracy.
 - `--task ner`: CoNLL-2003, BertForTokenClassification (first word piece labelled); entity F1 (seqeval's,
@@ -150,7 +150,7 @@ def main() -> None:
     print(
         f"MiniLM fine-tune, {args.task}: {cfg.max_iters} steps of {cfg.batch_size} from {len(train_set)} "
         f"training examples, lr {cfg.lr} ({cfg.schedule}, warmup {cfg.warmup_iters}), token embedding "
-        f"frozen, threads {args.threads}; {what} on {len(eval_set)}"
+        f"frozen, float32, threads {args.threads}; {what} on {len(eval_set)}"
     )
     print(f"{'':6s} {'examples/s':>11s} {what:>8s} {'last loss':>10s}")
     for name, (speed, losses, value) in res.items():
