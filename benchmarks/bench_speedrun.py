@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 
 import torch
 
+from bench_gpt_train import measure
 from nanozoo.core.runlog import read_metrics
 from nanozoo.core.speed import cpu_name
 from nanozoo.core.trainer import Trainer
@@ -77,22 +76,12 @@ def timing(table, common: list[str], n: int, rounds: int) -> None:
         torch.manual_seed(cfg.train.seed)
         task = exp.setup(cfg, None)
         steps[label] = Trainer(task, cfg.train, tempfile.mkdtemp(prefix="speedrun-")).train_step
-    for step in steps.values():
-        for _ in range(3):
-            step()
-    times: dict[str, list[float]] = {k: [] for k in steps}
-    for _ in range(rounds):
-        for label, step in steps.items():
-            t0 = time.perf_counter()
-            for _ in range(n):
-                step()
-            times[label].append((time.perf_counter() - t0) / n)
-    base = statistics.median(next(iter(times.values())))
+    medians = measure(steps, n, rounds)  # warmed up, rows alternating within each round
+    base = next(iter(medians.values()))
     load = os.getloadavg()[0]
     print(f"| change | ms/step | vs base |  (median of {rounds} rounds of {n} steps, load {load:.1f})")
     print("|---|---:|---:|")
-    for label, ts in times.items():
-        s = statistics.median(ts)
+    for label, s in medians.items():
         print(f"| {label} | {1e3 * s:.1f} | {s / base:.2f}x |")
 
 
