@@ -11,9 +11,9 @@ Each size runs in its own process (so its peak memory is its own) and measures:
 3. retrieval: the item tower's vectors in FAISS exact (flat), IVF (nlist 4 sqrt N) and HNSW (M 32): build
    seconds, the median latency of one user's top 100, and the approximate indexes' recall@100 against the
    exact one (queries: 500 users' vectors), with the search knob (IVF's nprobe 1, 2, 4, ...; HNSW's
-   efSearch 100, 200, 400, ...) raised until the recall reaches --target: an approximate index is only
-   as fast as the recall asked of it (at a fixed nprobe 8, IVF scans 2 sqrt N items: fewer than 100 at
-   10^3 items);
+   efSearch 100, 200, 400, ...) raised until the recall reaches --target, or until it is slower than
+   twice the exact search: an approximate index is only as fast as the recall asked of it (at a fixed
+   nprobe 8, IVF scans 2 sqrt N items: fewer than 100 at 10^3 items);
 4. memory: the model's parameters, the vectors, the process's peak resident set; and the process's user
    CPU seconds (on a shared machine the wall times also count the waits for a core).
 
@@ -78,9 +78,10 @@ def step_seconds(model: TwoTower, inter, steps: int, sparse: bool, warmup: int =
     return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
 
 
-def swept(index, queries: np.ndarray, exact: np.ndarray, knob: str, values, target: float) -> list[dict]:
+def swept(index, queries: np.ndarray, exact: np.ndarray, knob: str, values, target: float, limit_ms: float):
     """Recall@K against `exact` and the median latency at each value of the search knob (IVF's nprobe,
-    HNSW's efSearch), in order, up to the first that reaches `target` recall."""
+    HNSW's efSearch), in order, up to the first that reaches `target` recall or takes over `limit_ms` (an
+    approximate search slower than that has lost its point)."""
     out = []
     for v in values:
         setattr(index if knob == "nprobe" else index.hnsw, knob, v)
@@ -88,7 +89,7 @@ def swept(index, queries: np.ndarray, exact: np.ndarray, knob: str, values, targ
         recall = float(np.mean([len(np.intersect1d(a, b)) / K for a, b in zip(top, exact, strict=True)]))
         ms = median_latency_ms(lambda q, index=index: I.search(index, q[None], K), queries)
         out.append({knob: v, "recall": recall, "ms": ms})
-        if recall >= target:
+        if recall >= target or ms > limit_ms:
             break
     return out
 
@@ -125,7 +126,8 @@ def one_size(n_users: int, steps: int, full_epoch: bool, target: float = 0.95) -
         index = I.build(vectors, kind)
         out[f"{kind}_build_s"] = time.perf_counter() - t0
         values = [v for v in values if v < index.nlist] + [index.nlist] if kind == "ivf" else values
-        sweep = swept(index, queries, exact, knob, values, target)
+        values = [v for v in values if v <= len(vectors)]
+        sweep = swept(index, queries, exact, knob, values, target, limit_ms=2 * out["exact_ms"])
         out[f"{kind}_sweep"] = sweep
         out |= {
             f"{kind}_ms": sweep[-1]["ms"],

@@ -1,5 +1,6 @@
 """movielens-two-tower: the split, a learning test, the report of every stage, and `nanozoo recsys`."""
 
+import json
 from functools import partial
 
 import numpy as np
@@ -171,3 +172,14 @@ def test_the_whole_pipeline_runs_on_an_hm_download(tmp_path, monkeypatch, need):
     assert body["source"] == "two-tower" and all(r["item_id"] in art for r in body["items"])
     with pytest.raises(ConfigError, match="needs data.path"):
         apply_overrides(recsys.two_tower(), ["data.source=otto"])
+
+
+def test_load_reads_the_source_it_names(tmp_path):
+    sessions = [{"session": 5, "events": [{"aid": 9, "ts": 1659304800000, "type": "clicks"}]}]
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(s) + "\n" for s in sessions))
+    inter, items = recsys.load(recsys.MovieLensData(source="otto", path=str(tmp_path / "s.jsonl")), None)
+    assert inter.user_ids.tolist() == [5] and items.ids.tolist() == [9]
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Animation\n")
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n7,1,3.5,1\n")
+    d = recsys.MovieLensData(path=str(tmp_path), min_rating=3.0)
+    assert len(recsys.load(d, None)[0]) == 1 and recsys.name_of(d).startswith(f"MovieLens {tmp_path}")
