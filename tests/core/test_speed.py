@@ -186,3 +186,10 @@ def test_clip_grad_norm_equals_torch_to_the_bit(scale):
     theirs = nn.utils.clip_grad_norm_(b.parameters(), 1.0)
     assert torch.equal(ours, theirs)
     assert all(torch.equal(p.grad, q.grad) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def test_clip_grad_norm_of_no_gradients_is_zero_like_torchs():
+    from nanozoo.core.trainer import clip_grad_norm
+
+    frozen = nn.Linear(4, 4).requires_grad_(False)  # a step in which nothing is trained
+    assert clip_grad_norm(frozen.parameters(), 1.0) == nn.utils.clip_grad_norm_(frozen.parameters(), 1.0) == 0

@@ -7,6 +7,7 @@ from matplotlib.collections import PathCollection
 
 from nanozoo.cli import main
 from nanozoo.core import plots
+from nanozoo.core.config import ConfigError
 from nanozoo.experiments import sweep
 
 FAST = [
@@ -60,6 +61,10 @@ def test_sweep_runs_sorts_and_skips_finished(tmp_path):
     again = sweep.run_sweep("names-bigram", grid, tmp_path, jobs=1, overrides=FAST)
     assert sorted(tmp_path.rglob("metrics.jsonl")) == before
     assert [r["val_loss"] for r in again] == [r["val_loss"] for r in rows]
+    # a metric no run logged (a typo): one clear error, the finished runs kept for the corrected command
+    with pytest.raises(ConfigError, match=r"no run of the sweep logged val_los;.* val_loss"):
+        sweep.run_sweep("names-bigram", grid, tmp_path, jobs=1, overrides=FAST, metric="val_los")
+    assert sorted(tmp_path.rglob("metrics.jsonl")) == before
 
 
 def test_a_sweep_folder_refuses_other_settings(tmp_path):

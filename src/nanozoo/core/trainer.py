@@ -152,6 +152,8 @@ def clip_grad_norm(params, max_norm: float) -> torch.Tensor:
     gradient saved in most steps (the CPU recipe clips 28% of its first 200 steps, none after 1,000;
     6% of a batch-12 step is that multiply on 2 threads). The same numbers, to the bit."""
     grads = [p.grad for p in params if p.grad is not None]
+    if not grads:  # nothing trained this step (every parameter frozen): torch's answer, a norm of 0
+        return torch.tensor(0.0)
     norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     coef = max_norm / (norm + 1e-6)
     if coef < 1:

@@ -199,13 +199,19 @@ def run_sweep(
 def collect(
     out: Path, combos: list[dict[str, str]], metric: str, columns: list[str] = ()
 ) -> list[dict[str, Any]]:
-    rows = []
+    rows, logged = [], set()
     for combo in combos:
         p = out / combo_id(combo) / RESULT
         if p.exists():
             res = json.loads(p.read_text())
             values = {m: res.get(m, math.nan) for m in (metric, *columns)}  # NaN: the run did not log it
             rows.append({**combo, **values, "run_dir": res["run_dir"]})
+            logged |= {k for k, v in res.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    unknown = [m for m in (metric, *columns) if rows and m not in logged]
+    if unknown:  # a misspelt --metric or --also: the runs are kept, a rerun with the right name reuses them
+        raise ConfigError(
+            f"no run of the sweep logged {', '.join(unknown)}; they logged: {', '.join(sorted(logged))}"
+        )
     return sorted(rows, key=lambda r: (math.isnan(r[metric]), r[metric]))
 
 
