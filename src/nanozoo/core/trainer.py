@@ -277,19 +277,21 @@ class Trainer:
 
         The whole global batch (batch_size x grad_accum x world) is drawn at once, so accumulating 2 x 4 rows,
         2 ranks x 4 rows and one batch of 8 rows all see the same 8 rows and take the same step."""
-        cfg, B = self.cfg, self.cfg.batch_size
+        cfg, B, n = self.cfg, self.cfg.batch_size, self.cfg.grad_accum
         for g in self.opt.param_groups:
             g["lr"] = lr_at(self.step, cfg) * g.get("lr_scale", 1.0)
-        total, tokens = torch.zeros((), device=self.device), 0
-        full = self.task.get_batch("train", B * cfg.grad_accum * self.env.world, self.gen)
-        for micro in range(cfg.grad_accum):
+        total, tokens = None, 0
+        full = self.task.get_batch("train", B * n * self.env.world, self.gen)
+        for micro in range(n):
             batch = self._slice(full, B, micro)
             tokens += self.task.tokens(batch) * self.env.world
-            sync = micro == cfg.grad_accum - 1 or self.env.world == 1
+            sync = micro == n - 1 or self.env.world == 1
             with contextlib.nullcontext() if sync else self.model.no_sync(), self._autocast():
-                loss = self.task.loss(self.model, batch) / cfg.grad_accum
+                loss = self.task.loss(self.model, batch)
+            # without accumulation no division by 1: it would be a kernel and an autograd node for nothing
+            loss = loss / n if n > 1 else loss
             self.scaler.scale(loss).backward()
-            total += loss.detach()
+            total = loss.detach().float() if total is None else total + loss.detach().float()
         value = total.item()
         if not math.isfinite(value):
             raise TrainingDiverged(

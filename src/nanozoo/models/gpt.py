@@ -210,7 +210,9 @@ class CausalSelfAttention(nn.Module):
         cache buffers (k, v), which hold t0 earlier tokens and receive these T."""
         B, T, C = x.shape
         H = self.n_head
-        q, k, v = self.c_attn(x).view(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, D)
+        # split, then each (B, T, H, D) -> (B, H, T, D): the gradients of q, k, v flow back into one
+        # concatenation (a view and permute of the (B, T, 3, H, D) tensor instead costs a stack and a copy)
+        q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
         if self.qk_norm:  # q / rms(q) per head: scores bounded by D, whatever the weights' scale
             q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
         if self.rope:
