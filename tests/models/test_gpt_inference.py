@@ -154,3 +154,17 @@ def test_sinusoidal_gpt_adds_the_table_at_the_embeddings_scale(tiny):
     model.logits(idx)
     expected = model.transformer.wte(idx) + sinusoidal(5, 16) / 4.0  # sqrt(16)
     torch.testing.assert_close(seen[0], expected)
+
+
+def test_decoding_gives_back_the_weights_it_transposed(tiny):
+    # a batch of rows decodes on column-major copies of the Linear weights; the originals come back on
+    # exit, training mode too, and they still train (no inference tensors left behind)
+    model = tiny().train()
+    before = {n: (p.data_ptr(), p.is_contiguous()) for n, p in model.named_parameters()}
+    stream = model.stream(torch.randint(0, 23, (2, 3)), 5, temperature=0)
+    next(stream)
+    assert not model.lm_head.weight.is_contiguous() and not model.training  # inside: transposed, eval
+    stream.close()
+    assert {n: (p.data_ptr(), p.is_contiguous()) for n, p in model.named_parameters()} == before
+    assert model.training and not any(p.is_inference() for p in model.parameters())
+    model(torch.randint(0, 23, (2, 5)), torch.randint(0, 23, (2, 5)))[1].backward()

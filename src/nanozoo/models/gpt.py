@@ -136,11 +136,11 @@ class KVCache:
     def __init__(
         self, n_layer: int, B: int, n_head: int, length: int, head_dim: int, device=None, dtype=None
     ):
-        shape = (n_layer, B, n_head, length, head_dim)  # n_head: the key/value heads (fewer under GQA)
-        self.k = torch.zeros(shape, device=device, dtype=dtype)
-        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        # n_head: the key/value heads (fewer under GQA); a slot is read only once written (empty, not zeros)
+        self.kv = torch.empty(n_layer, 2, B, n_head, length, head_dim, device=device, dtype=dtype)
+        self.k, self.v = self.kv[:, 0], self.kv[:, 1]  # (n_layer, B, n_head, length, head_dim) each
         self.mask = torch.ones(B, length, dtype=torch.bool, device=device)  # False: a padding token
-        self.layers = [(self.k[i], self.v[i]) for i in range(n_layer)]  # layer i's (k, v): views, made once
+        self.layers = [self.kv[i] for i in range(n_layer)]  # layer i's (2, B, n_head, length, head_dim)
         self.length, self.n = length, 0  # room, and tokens held
         self.padded = False  # whether `mask` holds a False: known without reading the tensor each step
 
@@ -207,7 +207,7 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, bias: torch.Tensor | None, kv=None, t0: int = 0):
         """x (B, T, C) at positions `pos` (T,) or (B, T); `bias` as `manual_attention`'s; `kv`: this layer's
-        cache buffers (k, v), which hold t0 earlier tokens and receive these T."""
+        cache buffer (keys and values stacked), which holds t0 earlier tokens and receives these T."""
         B, T, C = x.shape
         H = self.n_head
         # split, then each (B, T, H, D) -> (B, H, T, D): the gradients of q, k, v flow back into one
@@ -217,9 +217,9 @@ class CausalSelfAttention(nn.Module):
             q, k = F.rms_norm(q, (q.size(-1),)), F.rms_norm(k, (k.size(-1),))
         if self.rope:
             q, k = rope(q, pos), rope(k, pos)
-        if kv is not None:
-            kv[0][:, :, t0 : t0 + T], kv[1][:, :, t0 : t0 + T] = k, v
-            k, v = kv[0][:, :, : t0 + T], kv[1][:, :, : t0 + T]  # (B, H, L, D): every key so far
+        if kv is not None:  # kv (2, B, H, length, D): this layer's keys and values
+            kv[0, :, :, t0 : t0 + T], kv[1, :, :, t0 : t0 + T] = k, v
+            k, v = kv[:, :, :, : t0 + T]  # (B, H, L, D) each: every key and value so far
         p = self.dropout if self.training else 0.0
         if self.attn_impl == "manual":
             y = manual_attention(q, k, v, bias, p)
