@@ -101,6 +101,24 @@ def test_batched_generation_with_left_padding(tiny, pos_encoding):
         model.generate(idx, 2, mask=mask[:, 1:])
 
 
+@pytest.mark.parametrize("pos_encoding", ["learned", "alibi", "none"])
+def test_the_flat_decode_step_gives_the_module_path(tiny, pos_encoding):
+    # decode_step (one flat walk over the layers) against hidden (the modules), step by step after a
+    # left-padded prompt: the same logits at every step, so the same greedy tokens
+    model = tiny(pos_encoding=pos_encoding)
+    assert model.flat_decoding()
+    idx, mask = left_pad([[1, 2, 3, 4, 5], [6, 7], [8, 9, 10]])
+    flat, plain = model.new_cache(3), model.new_cache(3)
+    logits = model(idx, mask=mask, cache=flat)[0]  # the prompt goes through the modules, into both caches
+    model(idx, mask=mask, cache=plain)
+    for _ in range(8):
+        nxt = logits[:, -1].argmax(-1, keepdim=True)  # (3, 1)
+        logits = model.decode_step(nxt, flat)
+        torch.testing.assert_close(logits, model.head(model.hidden(nxt, None, plain)), atol=1e-6, rtol=1e-5)
+    assert flat.n == plain.n == 13
+    assert not tiny(pos_encoding="rope").flat_decoding() and not tiny().train().flat_decoding()
+
+
 def test_stream_yields_token_by_token(tiny):
     model = tiny()
     prompt = torch.tensor([[3, 1, 4]])
