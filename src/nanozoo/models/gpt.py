@@ -410,10 +410,10 @@ class GPT(nn.Module):
         for block, kv in zip(tr.h, cache.layers, strict=True):
             attn, mlp = block.attn, block.mlp
             h = F.layer_norm(x, (C,), block.ln_1.weight, block.ln_1.bias, eps)
-            q, k, v = F.linear(h, attn.c_attn.weight, attn.c_attn.bias).view(B, 3, H, 1, C // H).unbind(1)
-            kv[0, :, :, t0 : t0 + 1], kv[1, :, :, t0 : t0 + 1] = k, v
+            qkv = F.linear(h, attn.c_attn.weight, attn.c_attn.bias).view(B, 3, H, 1, C // H)
+            kv[:, :, :, t0 : t0 + 1] = qkv[:, 1:].transpose(0, 1)  # the new key and value: one copy
             k, v = kv[:, :, :, : t0 + 1]  # (B, H, t0 + 1, D): every key and value so far
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)  # (B, H, 1, D)
+            y = F.scaled_dot_product_attention(qkv[:, 0], k, v, attn_mask=bias)  # (B, H, 1, D)
             x = x + F.linear(y.reshape(B, 1, C), attn.c_proj.weight, attn.c_proj.bias)
             h = F.layer_norm(x, (C,), block.ln_2.weight, block.ln_2.bias, eps)
             h = F.gelu(F.linear(h, mlp.c_fc.weight, mlp.c_fc.bias), approximate=gelu)
