@@ -6,6 +6,7 @@ import torch
 
 from nanozoo.core.config import ConfigError
 from nanozoo.core.runlog import read_metrics
+from nanozoo.data import mlm
 from nanozoo.experiments import get, runner
 from nanozoo.experiments.bert_pretrain import PairSampler, PretrainData, first_sentences
 from nanozoo.experiments.registry import load_model
@@ -70,6 +71,62 @@ def test_sentiment_starts_from_the_pretrained_run_and_its_control(pretrained, tm
     q = pre.bert.h[1].attn.q.weight
     torch.testing.assert_close(warm.bert.h[1].attn.q.weight, q, atol=1e-6, rtol=0)  # lr 1e-12: carried over
     assert (cold.bert.h[1].attn.q.weight - q).abs().max() > 0.01  # the control starts from random weights
+
+
+def test_task_adaptive_stage_continues_the_run_on_sst2_text(pretrained, tmp_path, need_data):
+    """data.init=RUN data.corpus=sst2 data.nsp=false: the run's vocabulary, shape and weights, then the
+    masked LM alone on SST-2's training phrases (no labels read)."""
+    need_data("sentiment", "SST-2/train.tsv")
+    run_dir, _ = pretrained
+    pre, pre_cfg = load_model(run_dir)
+    stage = ["data.corpus=sst2", "data.nsp=false", f"data.init={run_dir}", "data.train_sentences=2000"]
+    stage += [
+        "train.lr=1e-12",
+        "train.min_lr=0",
+        "train.max_iters=2",
+        "train.eval_interval=2",
+    ]
+    tapt, m = runner.train("bert-mini-pretrain", TINY + stage, runs_root=tmp_path)
+    assert (tapt / "vocab.txt").read_text() == (run_dir / "vocab.txt").read_text()
+    model, cfg = load_model(tapt)
+    assert cfg.model == pre_cfg.model  # the run's shape
+    for name, w in pre.state_dict().items():  # every weight carried over (lr 1e-12), the NSP head too
+        torch.testing.assert_close(model.state_dict()[name], w, atol=1e-6, rtol=0)
+    assert not any("nsp" in k for row in read_metrics(tapt) for k in row) and "test_nsp_acc" not in m
+    assert m["val_loss"] == pytest.approx(m["val_mlm_loss"])
+    with pytest.raises(ConfigError, match="model.n_embd comes from the data"):  # the run's shape wins
+        runner.train("bert-mini-pretrain", TINY + stage + ["model.n_embd=32"], runs_root=tmp_path / "z")
+    with pytest.raises(ConfigError, match="data.corpus=sst2 has no documents"):
+        runner.build_config(get("bert-mini-pretrain"), ["data.corpus=sst2"])
+    with pytest.raises(ConfigError, match="data.init='/no/such' is not a finished BERT run folder"):
+        runner.train("bert-mini-pretrain", TINY + ["data.init=/no/such"], runs_root=tmp_path / "x")
+    fine, _ = runner.train(  # a fine-tune is a BERT run, but not a pretraining one
+        "bert-sentiment",
+        ["train.progress=false", "train.max_iters=1", "data.train_size=50", "data.val_size=8",
+         "train.eval_interval=1", "train.eval_iters=1", f"data.init={tapt}"],
+        runs_root=tmp_path / "f",
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match="is a run of bert-sentiment, not of a BertForPreTraining"):
+        runner.train("bert-mini-pretrain", TINY + [f"data.init={fine}"], runs_root=tmp_path / "y")
+
+
+def test_masked_lm_alone_packs_one_segment():
+    tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##b", "c", "d"])
+    docs = [[[5, 6], [7], [8, 5], [7, 8]], [[7, 7]], [[5], [5, 6, 6], [8, 8, 7]]]
+    sampler = PairSampler(tok, PretrainData(max_len=8, nsp=False, short_prob=0.0))
+    inputs, segments, mask, labels = sampler.batch(docs, 32, torch.Generator().manual_seed(0))  # no NSP
+    assert not segments.any() and inputs.size(1) <= 8
+    original = torch.where(labels != -100, labels, inputs)
+    flat = [t for d in docs for s in d for t in s]
+    for row in range(32):
+        real = original[row, : int(mask[row].sum())].tolist()
+        assert real[0] == 2 and real[-1] == 3 and 3 not in real[1:-1]  # [CLS] pieces [SEP], one segment
+        body = real[1:-1]
+        assert any(flat[i : i + len(body)] == body for i in range(len(flat)))  # consecutive pieces
+        assert len(body) == 6 or body == [7, 7]  # full, or a whole short document
+    gen = torch.Generator().manual_seed(1)
+    lengths = {len(mlm.segment(docs, 4, gen, short_prob=1.0)) for _ in range(200)}
+    assert lengths == {1, 2, 3, 4}  # short_prob: a random shorter target
 
 
 def test_resume_is_exact(tmp_path, need_data):

@@ -76,7 +76,7 @@ def test_learns_sentiment_from_minilm_classifies_and_starts_another_run(tmp_path
 
 def test_refusals(tmp_path, need_data):
     need_data("sentiment", "SST-2/train.tsv")
-    with pytest.raises(ConfigError, match="neither 'minilm', 'random' nor a finished BERT run"):
+    with pytest.raises(ConfigError, match="'random' or a run\\)=.* is not a finished BERT run folder"):
         runner.train("bert-sentiment", ["data.init=/no/such/run", "data.val_size=5"], runs_root=tmp_path)
     with pytest.raises(ConfigError, match="model.n_layer comes from the data"):
         runner.train("bert-sentiment", ["model.n_layer=2", "data.val_size=5"], runs_root=tmp_path)

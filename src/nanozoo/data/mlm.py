@@ -83,6 +83,19 @@ def nsp_pair(
     return a, b, label
 
 
+def segment(
+    docs: list[list[list[int]]], max_tokens: int, gen: torch.Generator, short_prob: float = 0.1
+) -> list[int]:
+    """One segment for the masked LM alone (no NSP, as RoBERTa): consecutive sentences of a random document
+    from a random one on, up to `max_tokens` (or, `short_prob` of the time, a random shorter length)."""
+    target = max_tokens
+    if torch.rand(1, generator=gen).item() < short_prob:
+        target = 1 + int(torch.randint(max_tokens, (1,), generator=gen))  # in [1, max_tokens]
+    doc = docs[int(torch.randint(len(docs), (1,), generator=gen))]
+    start = int(torch.randint(len(doc), (1,), generator=gen))
+    return [t for s in _window(doc, start, target) for t in s][:target]
+
+
 def frame_pair(a: list[int], b: list[int], cls_id: int, sep_id: int) -> tuple[list[int], list[int]]:
     """[CLS] A [SEP] B [SEP] and its segments: 0 up to the first [SEP], 1 after it."""
     return [cls_id, *a, sep_id, *b, sep_id], [0] * (len(a) + 2) + [1] * (len(b) + 1)

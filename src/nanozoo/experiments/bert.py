@@ -140,19 +140,28 @@ def _start_from(cfg, texts: list[str]) -> tuple[WordPieceTokenizer, dict[str, to
         path = minilm_path()
         cfg.model = read_hf_config(path, **keep)
         return WordPieceTokenizer.from_file(path / "vocab.txt"), Bert.from_pretrained(path).state_dict()
+    tok, model, shape = open_run(init, "data.init ('minilm', 'random' or a run)")
+    cfg.model = BertConfig(**{**shape.__dict__, **keep})
+    return tok, model.bert.state_dict()
+
+
+def open_run(
+    init: str, what: str, kind: type[nn.Module] = nn.Module
+) -> tuple[WordPieceTokenizer, nn.Module, BertConfig]:
+    """A finished BERT run folder: its vocabulary, its model (of class `kind`) with the saved weights, and
+    its model config. `what` names the setting in the error a wrong folder gets."""
     run = Path(init)
     if not (run / "model.safetensors").is_file() or not (run / "vocab.txt").is_file():
         raise ConfigError(
-            f"data.init={init!r} is neither 'minilm', 'random' nor a finished BERT run folder "
-            "(model.safetensors and vocab.txt)"
+            f"{what}={init!r} is not a finished BERT run folder (model.safetensors and vocab.txt)"
         )
     exp, run_cfg = load_run(run)
-    if not isinstance(run_cfg.model, BertConfig):
-        raise ConfigError(f"data.init={init!r} is a run of {exp.name}, not of a BERT")
-    model = exp.build(run_cfg)
+    model = exp.build(run_cfg) if isinstance(run_cfg.model, BertConfig) else None
+    if not isinstance(model, kind):
+        name = "BERT" if model is None else kind.__name__
+        raise ConfigError(f"{what}={init!r} is a run of {exp.name}, not of a {name}")
     load_weights(model, run / "model.safetensors")
-    cfg.model = BertConfig(**{**run_cfg.model.__dict__, **keep})
-    return WordPieceTokenizer.from_file(run / "vocab.txt"), model.bert.state_dict()
+    return WordPieceTokenizer.from_file(run / "vocab.txt"), model, run_cfg.model
 
 
 def load_encoder(model: nn.Module, weights: dict[str, torch.Tensor] | None) -> None:
@@ -292,6 +301,7 @@ __all__ = [
     "encode",
     "fine_tune_recipe",
     "load_encoder",
+    "open_run",
     "run_tokenizer",
     "save_vocab_labels",
     "start_from",
