@@ -50,6 +50,14 @@ def _window(doc: list[list[int]], start: int, budget: int, at_least: int = 1) ->
     return doc[start:end]
 
 
+def _target(max_tokens: int, least: int, gen: torch.Generator, short_prob: float) -> int:
+    """The length a sequence aims at: max_tokens, or `short_prob` of the time a uniform one in [least,
+    max_tokens] (Google's short_seq_prob)."""
+    if torch.rand(1, generator=gen).item() < short_prob:
+        return least + int(torch.randint(max_tokens - least + 1, (1,), generator=gen))
+    return max_tokens
+
+
 def nsp_pair(
     docs: list[list[list[int]]], max_tokens: int, gen: torch.Generator, short_prob: float = 0.1
 ) -> tuple[list[int], list[int], int]:
@@ -60,9 +68,7 @@ def nsp_pair(
     def randint(n: int) -> int:  # uniform in [0, n)
         return int(torch.randint(n, (1,), generator=gen))
 
-    target = max_tokens
-    if torch.rand(1, generator=gen).item() < short_prob:
-        target = 2 + randint(max_tokens - 1)  # in [2, max_tokens]
+    target = _target(max_tokens, 2, gen, short_prob)
     label = IS_NEXT if torch.rand(1, generator=gen).item() < 0.5 else NOT_NEXT
     d = randint(len(docs))
     # a chunk of >= 2 consecutive sentences that fills the target; A is its first a_end sentences
@@ -88,9 +94,7 @@ def segment(
 ) -> list[int]:
     """One segment for the masked LM alone (no NSP, as RoBERTa): consecutive sentences of a random document
     from a random one on, up to `max_tokens` (or, `short_prob` of the time, a random shorter length)."""
-    target = max_tokens
-    if torch.rand(1, generator=gen).item() < short_prob:
-        target = 1 + int(torch.randint(max_tokens, (1,), generator=gen))  # in [1, max_tokens]
+    target = _target(max_tokens, 1, gen, short_prob)
     doc = docs[int(torch.randint(len(docs), (1,), generator=gen))]
     start = int(torch.randint(len(doc), (1,), generator=gen))
     return [t for s in _window(doc, start, target) for t in s][:target]
@@ -169,5 +173,6 @@ __all__ = [
     "frame_pair",
     "mask_tokens",
     "nsp_pair",
+    "segment",
     "word_groups",
 ]

@@ -156,10 +156,11 @@ def open_run(
             f"{what}={init!r} is not a finished BERT run folder (model.safetensors and vocab.txt)"
         )
     exp, run_cfg = load_run(run)
-    model = exp.build(run_cfg) if isinstance(run_cfg.model, BertConfig) else None
+    if not isinstance(run_cfg.model, BertConfig):
+        raise ConfigError(f"{what}={init!r} is a run of {exp.name}, not of a BERT")
+    model = exp.build(run_cfg)
     if not isinstance(model, kind):
-        name = "BERT" if model is None else kind.__name__
-        raise ConfigError(f"{what}={init!r} is a run of {exp.name}, not of a {name}")
+        raise ConfigError(f"{what}={init!r} is a run of {exp.name}, not of a {kind.__name__}")
     load_weights(model, run / "model.safetensors")
     return WordPieceTokenizer.from_file(run / "vocab.txt"), model, run_cfg.model
 
