@@ -159,6 +159,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(one_size(args.one, args.steps, args.one <= args.full_epoch, args.target)))
         return
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if min(sizes) < 1000:  # a tenth as many items as users: recall@100 needs 100 items or more
+        ap.error(f"--sizes {args.sizes}: every size needs 1,000 users or more (100 items, for recall@100)")
     whole = f"; the sparse epoch whole up to {args.full_epoch:,} users" if args.full_epoch else ""
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {os.getloadavg()[0]:.1f}; "
           f"{torch.get_num_threads()} torch thread(s); {args.steps} timed steps a size{whole}")  # fmt: skip
@@ -168,11 +171,11 @@ def main() -> None:
     print("| " + " | ".join(head) + " |")
     print("|" + "---:|" * len(head))
     rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in sizes:
         cmd = [sys.executable, __file__, "--one", str(n), "--steps", str(args.steps)]
         cmd += ["--full-epoch", str(args.full_epoch), "--target", str(args.target)]
         r = json.loads(
-            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+            subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1]
         )
         rows.append(r)
         epochs = [f"{r[f'{o}_epoch_s']:,.0f} ({r[f'{o}_step_ms']:.0f}; {r[f'{o}_epoch_cpu_s']:,.0f})"

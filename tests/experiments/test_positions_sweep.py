@@ -58,3 +58,7 @@ def test_every_context_length_scores_the_same_targets():
     assert len(set(losses.values())) == 3  # the context differs, so the losses do
     learned = GPT(GPTConfig(vocab_size=11, block_size=4, n_layer=1, n_head=1, n_embd=8)).eval()
     assert list(context_losses(learned, val)) == ["val_loss_1x"]  # no table past block_size: not computed
+    from nanozoo.core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="the val split has 16 tokens, too few for one window of 4 x"):
+        context_losses(model.eval(), val[:16])  # 4 x 4 = 16 tokens need 17

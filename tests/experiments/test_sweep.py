@@ -61,6 +61,10 @@ def test_sweep_runs_sorts_and_skips_finished(tmp_path):
     again = sweep.run_sweep("names-bigram", grid, tmp_path, jobs=1, overrides=FAST)
     assert sorted(tmp_path.rglob("metrics.jsonl")) == before
     assert [r["val_loss"] for r in again] == [r["val_loss"] for r in rows]
+    # a metric where higher is better ranks the other way (the table too)
+    flipped = sweep.run_sweep("names-bigram", grid, tmp_path, overrides=FAST, higher_is_better=True)
+    assert [r["train.lr"] for r in flipped] == ["0.001", "0.3"]
+    assert (tmp_path / "results.md").read_text().splitlines()[2].startswith("| 1 | 0.001 |")
     # a metric no run logged (a typo): one clear error, the finished runs kept for the corrected command
     with pytest.raises(ConfigError, match=r"no run of the sweep logged val_los;.* val_loss"):
         sweep.run_sweep("names-bigram", grid, tmp_path, jobs=1, overrides=FAST, metric="val_los")

@@ -38,8 +38,7 @@ def ner(
     from nanozoo.experiments.bert_ner import tag
 
     console = Console(highlight=False, soft_wrap=True)
-    for text in texts:
-        words, _, entities = tag(run, text)
+    for words, _, entities in tag(run, texts):
         parts, at = [], 0
         for type_, first, last in entities:
             parts += [escape(w) for w in words[at:first]]

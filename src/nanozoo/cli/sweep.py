@@ -27,6 +27,11 @@ def sweep(
     data_dir: Path = typer.Option(None, help="look for data files here first"),
     metric: str = typer.Option("val_loss", help="the metric that ranks the runs (each run's last value)"),
     also: list[str] = typer.Option([], "--also", help="another metric of each run to show in the table"),
+    higher_is_better: bool = typer.Option(
+        None,
+        "--higher-is-better/--lower-is-better",
+        help="which way --metric ranks (default: lower, or the experiment's reference metric's way)",
+    ),
 ) -> None:
     """Train every combination of the grid; print and write a table sorted by --metric, and pictures."""
     if not grid:
@@ -43,6 +48,7 @@ def sweep(
         data_dir=data_dir,
         metric=metric,
         columns=also,
+        higher_is_better=higher_is_better,
     )
     print((out / "results.md").read_text(), end="")
     pictures = [sweep_lib.PLOT, sweep_lib.CURVES] + ([sweep_lib.COLUMNS] if also else [])

@@ -166,18 +166,21 @@ def setup(cfg: NerConfig, data_dir: Path | None) -> Task:
 # A trained run at work (`nanozoo ner`)
 
 
-def tag(run_dir: str | Path, text: str) -> tuple[list[str], list[str], list[tuple[str, int, int]]]:
-    """(words, their tags, entities as (type, first word, last word)) for one text under an NER run.
-    The text is split into words as BERT's basic tokenizer does (whitespace, then punctuation apart)."""
-    words = pre_tokenize(text)
-    if not words:
+def tag(
+    run_dir: str | Path, texts: list[str]
+) -> list[tuple[list[str], list[str], list[tuple[str, int, int]]]]:
+    """(words, their tags, entities as (type, first word, last word)) for each text under an NER run, the
+    model loaded once. A text is split into words as BERT's basic tokenizer does (whitespace, then
+    punctuation apart)."""
+    sentences = [pre_tokenize(text) for text in texts]
+    if not sentences or not all(sentences):
         raise ConfigError("the text to tag is empty: give a sentence")
     tok, labels = run_tokenizer(Path(run_dir))
     if labels != NER_LABELS:
         raise RunError(f"{run_dir} tags {labels}, not CoNLL-2003's entities: it is not a bert-ner run")
     model, _ = load_model(run_dir)
-    tags = predict(model, tok, [words])[0]
-    return words, tags, ner_metrics.entities(tags)
+    tags = predict(model, tok, sentences)
+    return [(words, t, ner_metrics.entities(t)) for words, t in zip(sentences, tags, strict=True)]
 
 
 def ner() -> NerConfig:

@@ -92,12 +92,17 @@ def sample_chars(model: nn.Module, tok: CharTokenizer, prompt: str, n: int, **sa
         yield tok.decode(nxt.tolist())
 
 
-def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
-    """`nanozoo sample RUN` for a text model: each sample is the prompt, then streamed characters."""
+def refuse_names_options(run_dir: Path, opts: SampleOptions) -> None:
+    """--exclude-train / --mark-train belong to the names runs: a text run refuses them in one line."""
     if opts.exclude_train or opts.mark_train:
         raise ExperimentError(
             f"--exclude-train and --mark-train are for runs on names (names-*); {run_dir} samples text"
         )
+
+
+def sample_text(run_dir: Path, opts: SampleOptions) -> Iterator[str]:
+    """`nanozoo sample RUN` for a text model: each sample is the prompt, then streamed characters."""
+    refuse_names_options(run_dir, opts)
     model, _ = load_model(run_dir)
     tok = load_tokenizer(run_dir)
     ids = tok.encode(opts.prompt)  # refuse a bad prompt before echoing it
@@ -287,6 +292,7 @@ __all__ = [
     "generator",
     "load_tokenizer",
     "reads_window",
+    "refuse_names_options",
     "sample_chars",
     "sample_pretrained",
     "sample_text",

@@ -30,7 +30,14 @@ from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.task import Task
 from nanozoo.data import read_text
 from nanozoo.data.text import ptb_words, random_windows
-from nanozoo.experiments.lm import build, generator, load_tokenizer, split_loss, stream_text
+from nanozoo.experiments.lm import (
+    build,
+    generator,
+    load_tokenizer,
+    refuse_names_options,
+    split_loss,
+    stream_text,
+)
 from nanozoo.experiments.registry import ExperimentError, SampleOptions, load_model
 from nanozoo.models.gpt import GPTConfig
 from nanozoo.tokenizers.regex import RegexTokenizer
@@ -204,10 +211,7 @@ def sample(run_dir: str | Path, opts: SampleOptions) -> Iterator[str]:
     writes after it, the prompt read as the start of a sentence (after an end of sentence, as every line of
     the training text). A word run reads the prompt as PTB's words (lower case, numbers as N, rare words as
     <unk>) and refuses a word outside its vocabulary, naming it."""
-    if opts.exclude_train or opts.mark_train:
-        raise ExperimentError(
-            f"--exclude-train and --mark-train are for runs on names (names-*); {run_dir} samples text"
-        )
+    refuse_names_options(run_dir, opts)
     run_dir = Path(run_dir)
     words = run_dir / "words.txt"
     if words.is_file():

@@ -116,6 +116,11 @@ def context_losses(model, val: torch.Tensor, factors=(1, 2, 4)) -> dict[str, flo
     their 2x and 4x are not computed (and show as n/a), never guessed."""
     T, V = model.config.block_size, model.config.vocab_size
     longest = max(factors) * T
+    if len(val) <= longest:
+        raise ConfigError(
+            f"the val split has {len(val)} tokens, too few for one window of {max(factors)} x block_size"
+            f" = {longest} (data.long_eval=true reads 4 x block_size): use a smaller model.block_size"
+        )
     val = val[: (len(val) - 1) // longest * longest + 1]
     out = {}
     for f in factors:

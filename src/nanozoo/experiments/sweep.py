@@ -7,7 +7,9 @@ against step). A finished combination leaves a `result.json`; running the sweep 
 an interrupted one from its checkpoint, so a sweep stopped with Ctrl-C continues where it stopped.
 `columns` adds other metrics of each run to the table and draws them side by side in `columns.png` (the
 positional-encoding study's `val_loss_1x`, `_2x`, `_4x`); a metric a run did not log is "n/a", never a
-number (learned positions have no table past block_size, so no `val_loss_2x`).
+number (learned positions have no table past block_size, so no `val_loss_2x`). The best run is the one
+with the lowest metric unless `higher_is_better` (by default: where the metric is the experiment's reference
+metric and that reference is higher-is-better, as bert-sentiment's val_acc).
 """
 
 from __future__ import annotations
@@ -137,10 +139,14 @@ def run_sweep(
     data_dir: str | Path | None = None,
     metric: str = "val_loss",
     columns: list[str] = (),
+    higher_is_better: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Run (or skip, when finished) every combination; returns the rows sorted by `metric`, best first."""
     from nanozoo.experiments import runner
 
+    if higher_is_better is None:
+        ref = runner.get(experiment).reference
+        higher_is_better = ref is not None and ref.metric == metric and not ref.lower_is_better
     if jobs < 1:
         raise ConfigError(f"--jobs {jobs} must be >= 1")
     combos = combinations(grid, n_random, seed)
@@ -191,13 +197,13 @@ def run_sweep(
             finally:  # a stop, a failure or Ctrl-C: what has not started never starts
                 for g in futures:
                     g.cancel()
-    rows = collect(out, combos, metric, columns)
+    rows = collect(out, combos, metric, columns, higher_is_better)
     write_report(out, rows, list(grid), metric, columns)
     return rows
 
 
 def collect(
-    out: Path, combos: list[dict[str, str]], metric: str, columns: list[str] = ()
+    out: Path, combos: list[dict[str, str]], metric: str, columns: list[str] = (), higher_is_better=False
 ) -> list[dict[str, Any]]:
     rows, logged = [], set()
     for combo in combos:
@@ -212,7 +218,8 @@ def collect(
         raise ConfigError(
             f"no run of the sweep logged {', '.join(unknown)}; they logged: {', '.join(sorted(logged))}"
         )
-    return sorted(rows, key=lambda r: (math.isnan(r[metric]), r[metric]))
+    sign = -1 if higher_is_better else 1
+    return sorted(rows, key=lambda r: (math.isnan(r[metric]), sign * r[metric]))  # best first, n/a last
 
 
 def write_report(
@@ -227,7 +234,7 @@ def write_report(
         values = [_cell(r[m]) for m in (metric, *columns)]
         lines.append("| " + " | ".join([str(i), *(str(r[k]) for k in keys), *values, r["run_dir"]]) + " |")
     if any(math.isnan(r[m]) for r in rows for m in (metric, *columns)):
-        lines.append("\nn/a: the run did not log this metric (learned positions: no table past block_size)")
+        lines.append("\nn/a: the run did not log this metric")
     atomic_write(out / "results.md", "\n".join(lines) + "\n")
     nan_free = [
         {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()} for r in rows

@@ -351,8 +351,8 @@ class GPT(nn.Module):
         elif self.config.pos_encoding == "sinusoidal":
             # NOTE: Vaswani et al. add the table to embeddings multiplied by sqrt(C); ours stay at GPT-2's
             # scale (std 0.02, tied to the head), so the table is divided by sqrt(C) instead: the same
-            # ratio. Added at full scale it drowns the tokens: 400 steps of shakespeare-char-cpu reached val
-            # 2.96 against 2.07 this way (learned positions: 2.07; benchmarks/RESULTS.md)
+            # ratio. Added at full scale it drowns the tokens: in the positional sweep (1,400 steps of
+            # shakespeare-char-cpu) val 2.4279 at 1x against 1.7118 scaled (benchmarks/RESULTS.md)
             C = self.config.n_embd
             x = x + sinusoidal_at(pos, C).to(x) / math.sqrt(C)  # (T, C) or (B, T, C)
         x = self.transformer.drop(x) if self.training else x
@@ -395,8 +395,9 @@ class GPT(nn.Module):
         walk over the layers. At the 10.8M char shape a generation step spends about as long in Python and
         operator dispatch as in its matmuls; this skips the module calls, the three transposed views of
         q, k, v (for one token, (B, 1, 3C) is already (B, 3, H, 1, D)) and the branches a prompt or
-        training needs (benchmarks/RESULTS.md: 1.07-1.11x the tokens/s). Tested to give `hidden`'s
-        logits, left-padded batches included. Only for configs `flat_decoding` accepts."""
+        training needs (benchmarks/RESULTS.md: 1.90 against 2.16 ms a token at batch 1, 3.96 against 4.27
+        at batch 8). Tested to give `hidden`'s logits, left-padded batches included. Only for configs
+        `flat_decoding` accepts."""
         c, tr = self.config, self.transformer
         B, C, H = idx.size(0), c.n_embd, c.n_head
         t0, eps = cache.n, c.layer_norm_epsilon

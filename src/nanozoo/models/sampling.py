@@ -97,7 +97,10 @@ def next_tokens(
     that each step reruns the last block_size tokens), unless `use_cache=False`; `mask` (N, L), False at
     left padding, goes to such a model. `repetition_penalty` > 1 makes each token already in a row (not
     its padding) less likely (Keskar et al. 2019, as HF: a positive logit divided by it, a negative one
-    multiplied). `sampling`: temperature, top_k, top_p, generator (as `sample_next`)."""
+    multiplied). `sampling`: temperature, top_k, top_p, generator (as `sample_next`). The tokens come
+    from `torch.inference_mode`: to use one in autograd, `.clone()` it outside the loop; and while a
+    batch of more than one row is being generated, `decoding` holds the weights transposed, so the model
+    trains again once the iterator is closed."""
     if ctx.numel() == 0:
         raise ValueError("the prompt is empty: give at least one token")
     if mask is not None and mask.shape != ctx.shape:

@@ -111,6 +111,14 @@ def test_hm_reader(tmp_path):
     assert inter.time[2] - inter.time[0] == 86400  # one day apart
     age = inter.user_features["age"]
     assert age[0] == 49 and np.isnan(age[1])
+    # files of another shape, or a date that does not parse: one DataError naming the folder
+    tx = (tmp_path / "transactions_train.csv").read_text()
+    (tmp_path / "transactions_train.csv").write_text(tx.replace("2018-09-21", "21/09/2018"))
+    with pytest.raises(DataError, match="does not hold H&M's files as Kaggle ships them .ValueError"):
+        data.read_hm(tmp_path)
+    (tmp_path / "articles.csv").write_text("id,name\n1,top\n")
+    with pytest.raises(DataError, match="KeyError: 'article_id'"):
+        data.read_hm(tmp_path)
 
 
 def test_otto_reader(tmp_path):

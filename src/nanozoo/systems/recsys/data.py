@@ -173,7 +173,15 @@ def _movielens(ratings_csv: Path, movies_csv: Path, feedback: str, min_rating: f
 def read_hm(folder: str | Path):
     """(Interactions, Items) from an H&M folder: `transactions_train.csv`, `articles.csv`, and
     `customers.csv` (its `age` becomes `user_features["age"]`, NaN where blank)."""
-    folder = Path(folder)
+    try:
+        return _read_hm(Path(folder))
+    except (KeyError, ValueError) as e:  # a column missing, a date or an age that does not parse
+        raise DataError(
+            f"{folder} does not hold H&M's files as Kaggle ships them ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _read_hm(folder: Path):
     with open(folder / "articles.csv", newline="", encoding="utf-8") as f:
         arts = list(csv.DictReader(f))
     tag_cols = ("product_type_name", "product_group_name", "colour_group_name", "index_group_name")
