@@ -96,6 +96,8 @@ def test_task_adaptive_stage_continues_the_run_on_sst2_text(pretrained, tmp_path
     assert m["val_loss"] == pytest.approx(m["val_mlm_loss"])
     with pytest.raises(ConfigError, match="model.n_embd comes from the data"):  # the run's shape wins
         runner.train("bert-mini-pretrain", TINY + stage + ["model.n_embd=32"], runs_root=tmp_path / "z")
+    with pytest.raises(ConfigError, match="data.vocab_size comes from the data"):  # the run's vocabulary
+        runner.train("bert-mini-pretrain", TINY + stage + ["data.vocab_size=999"], runs_root=tmp_path / "v")
     with pytest.raises(ConfigError, match="data.corpus=sst2 has no documents"):
         runner.build_config(get("bert-mini-pretrain"), ["data.corpus=sst2"])
     with pytest.raises(ConfigError, match="data.init='/no/such' is not a finished BERT run folder"):

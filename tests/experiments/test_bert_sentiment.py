@@ -6,7 +6,8 @@ import json
 import pytest
 import torch
 
-from nanozoo.core.config import ConfigError
+from nanozoo.core.config import ConfigError, to_dict
+from nanozoo.core.runlog import write_config
 from nanozoo.experiments import get, runner
 from nanozoo.experiments.bert import SentimentData, classify, encode, load_sentiment
 from nanozoo.experiments.registry import load_model
@@ -82,4 +83,12 @@ def test_refusals(tmp_path, need_data):
         runner.train("bert-sentiment", ["model.n_layer=2", "data.val_size=5"], runs_root=tmp_path)
     with pytest.raises(ConfigError, match="data.dataset='imdb'"):
         runner.build_config(get("bert-sentiment"), ["data.dataset=imdb"])
+    with pytest.raises(ConfigError, match="data.vocab_size comes from the data \\(30522 here\\)"):
+        runner.train("bert-sentiment", ["data.vocab_size=4000", "data.val_size=5"], runs_root=tmp_path)
+    gpt = tmp_path / "gpt-run"  # a finished run folder of another family
+    write_config(gpt, "shakespeare-char", to_dict(get("shakespeare-char").default_config()))
+    (gpt / "model.safetensors").write_bytes(b"")
+    (gpt / "vocab.txt").write_text("")
+    with pytest.raises(ConfigError, match="is a run of shakespeare-char, not of a BERT"):
+        runner.train("bert-sentiment", [f"data.init={gpt}", "data.val_size=5"], runs_root=tmp_path)
     assert not (tmp_path / "bert-sentiment").exists()

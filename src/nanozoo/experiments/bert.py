@@ -95,12 +95,19 @@ def load_sentiment(d: SentimentData, data_dir: Path | None) -> dict[str, tuple[l
             pairs = [r.rsplit("\t", 1) for r in rows if r]
             out[split] = ([s.strip() for s, _ in pairs], [int(y) for _, y in pairs])
     train, val = out["train"], out["val"]
-    if d.train_size and d.train_size < len(train[0]):
-        keep = torch.randperm(len(train[0]), generator=torch.Generator().manual_seed(1))[: d.train_size]
-        out["train"] = ([train[0][i] for i in keep], [train[1][i] for i in keep])
+    keep = subsample(len(train[0]), d.train_size)
+    out["train"] = ([train[0][i] for i in keep], [train[1][i] for i in keep])
     if d.val_size:
         out["val"] = (val[0][: d.val_size], val[1][: d.val_size])
     return out
+
+
+def subsample(n_rows: int, size: int) -> list[int]:
+    """The rows a `data.train_size` keeps: the first `size` of a fixed permutation (seed 1); every row, in
+    order, when size is 0 or not below n_rows."""
+    if not size or size >= n_rows:
+        return list(range(n_rows))
+    return torch.randperm(n_rows, generator=torch.Generator().manual_seed(1))[:size].tolist()
 
 
 def encode(tok: WordPieceTokenizer, text: str, max_len: int) -> list[int]:
@@ -126,6 +133,10 @@ def start_from(cfg, texts: list[str]) -> tuple[WordPieceTokenizer, dict[str, tor
     "random": a WordPiece vocabulary learnt from `texts` and no weights; `data.load_weights=false`: the
     vocabulary and shape of init, no weights."""
     tok, weights = _start_from(cfg, texts)
+    if (
+        cfg.data.init != "random"
+    ):  # init's own vocabulary: an override of its size is refused (refuse_derived)
+        cfg.data.vocab_size = tok.vocab_size
     return tok, weights if cfg.data.load_weights else None
 
 
@@ -308,6 +319,7 @@ __all__ = [
     "start_from",
     "start_model",
     "load_sentiment",
+    "subsample",
     "sentiment",
     "setup",
 ]

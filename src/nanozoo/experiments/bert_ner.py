@@ -36,6 +36,7 @@ from nanozoo.experiments.bert import (
     run_tokenizer,
     save_vocab_labels,
     start_model,
+    subsample,
 )
 from nanozoo.experiments.registry import load_model
 from nanozoo.models.bert import BertConfig, BertForTokenClassification, pad_batch
@@ -70,9 +71,7 @@ def load_ner(d: NerData, data_dir: Path | None) -> dict[str, list[Sentence]]:
     """{"train": eng.train, "val": eng.testa, "test": eng.testb}, each a list of (words, tags)."""
     out = {s: read_conll(data.path("conll2003", f"eng.{f}", data_dir)) for s, f in
            (("train", "train"), ("val", "testa"), ("test", "testb"))}  # fmt: skip
-    if d.train_size and d.train_size < len(out["train"]):
-        keep = torch.randperm(len(out["train"]), generator=torch.Generator().manual_seed(1))[: d.train_size]
-        out["train"] = [out["train"][i] for i in keep]
+    out["train"] = [out["train"][i] for i in subsample(len(out["train"]), d.train_size)]
     if d.val_size:
         out["val"] = out["val"][: d.val_size]
     if d.test_size:

@@ -266,6 +266,7 @@ def setup(cfg: PretrainConfig, data_dir: Path | None) -> Task:
         texts["train"] = first_sentences(texts["train"], d.train_sentences)
     if d.init:
         tok, model, cfg.model = open_run(d.init, "data.init", BertForPreTraining)
+        d.vocab_size = tok.vocab_size  # the run's own: an override of it is refused (refuse_derived)
     else:
         train_text = "\n".join(line for doc in texts["train"] for line in doc)
         tok = train_wordpiece(train_text, d.vocab_size, score="frequency", alphabet=ALPHABET)
