@@ -43,6 +43,9 @@ def test_strip_plot_shows_every_run_at_its_value():
     points = sorted((round(x), y) for c in scatters for x, y in c.get_offsets().tolist())
     assert points == [(0, 2.55), (0, 2.61), (1, 2.38), (1, 2.38), (1, 2.45)]  # the best twice: dot and star
     assert "best 2.3800 at model.n_embd=32, train.lr=3e-3" in fig.get_suptitle()
+    higher = sweep.strip_plot(rows, ["model.n_embd", "train.lr"], "val_loss", higher_is_better=True)
+    assert "best 2.6100 at" in higher.get_suptitle()  # an accuracy's best run is its highest
+    plots.plt.close(higher)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["one run", "mean of the value", "best run"]
     plots.plt.close(fig)
 
@@ -69,6 +72,9 @@ def test_sweep_runs_sorts_and_skips_finished(tmp_path):
     with pytest.raises(ConfigError, match=r"no run of the sweep logged val_los;.* val_loss"):
         sweep.run_sweep("names-bigram", grid, tmp_path, jobs=1, overrides=FAST, metric="val_los")
     assert sorted(tmp_path.rglob("metrics.jsonl")) == before
+    with pytest.raises(ConfigError, match=r"no run of the sweep logged val_los;"):  # found after one run
+        sweep.run_sweep("names-bigram", grid, tmp_path / "new", jobs=1, overrides=FAST, metric="val_los")
+    assert len(list((tmp_path / "new").rglob("metrics.jsonl"))) == 1
 
 
 def test_a_sweep_folder_refuses_other_settings(tmp_path):

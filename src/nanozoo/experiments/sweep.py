@@ -183,8 +183,10 @@ def run_sweep(
     ]
     if jobs == 1:
         for a in args:
-            if not run_one(*a)["finished"]:  # Ctrl-C: the run checkpointed and stopped; so does the sweep
+            row = run_one(*a)
+            if not row["finished"]:  # Ctrl-C: the run checkpointed and stopped; so does the sweep
                 break
+            check_logged([row], metric, columns)  # a misspelt --metric stops after one run, not all
     else:
         import multiprocessing
 
@@ -192,38 +194,54 @@ def run_sweep(
             futures = [pool.submit(run_one, *a) for a in args]
             try:
                 for f in futures:
-                    if not f.result()["finished"]:  # Ctrl-C: that run checkpointed; the sweep stops
+                    row = f.result()
+                    if not row["finished"]:  # Ctrl-C: that run checkpointed; the sweep stops
                         break
+                    check_logged([row], metric, columns)
             finally:  # a stop, a failure or Ctrl-C: what has not started never starts
                 for g in futures:
                     g.cancel()
     rows = collect(out, combos, metric, columns, higher_is_better)
-    write_report(out, rows, list(grid), metric, columns)
+    write_report(out, rows, list(grid), metric, columns, higher_is_better)
     return rows
 
 
 def collect(
     out: Path, combos: list[dict[str, str]], metric: str, columns: list[str] = (), higher_is_better=False
 ) -> list[dict[str, Any]]:
-    rows, logged = [], set()
+    rows, results = [], []
     for combo in combos:
         p = out / combo_id(combo) / RESULT
         if p.exists():
             res = json.loads(p.read_text())
             values = {m: res.get(m, math.nan) for m in (metric, *columns)}  # NaN: the run did not log it
             rows.append({**combo, **values, "run_dir": res["run_dir"]})
-            logged |= {k for k, v in res.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    unknown = [m for m in (metric, *columns) if rows and m not in logged]
-    if unknown:  # a misspelt --metric or --also: the runs are kept, a rerun with the right name reuses them
-        raise ConfigError(
-            f"no run of the sweep logged {', '.join(unknown)}; they logged: {', '.join(sorted(logged))}"
-        )
+            results.append(res)
+    check_logged(results, metric, columns)
     sign = -1 if higher_is_better else 1
     return sorted(rows, key=lambda r: (math.isnan(r[metric]), sign * r[metric]))  # best first, n/a last
 
 
+def check_logged(results: list[dict[str, Any]], metric: str, columns: list[str] = ()) -> None:
+    """A misspelt --metric or --also is one error naming what finished runs logged; the runs are kept, and
+    a rerun with the right name reuses them."""
+    logged = {
+        k for r in results for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+    unknown = [m for m in (metric, *columns) if results and m not in logged]
+    if unknown:
+        raise ConfigError(
+            f"no run of the sweep logged {', '.join(unknown)}; they logged: {', '.join(sorted(logged))}"
+        )
+
+
 def write_report(
-    out: Path, rows: list[dict[str, Any]], keys: list[str], metric: str, columns: list[str] = ()
+    out: Path,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    metric: str,
+    columns: list[str] = (),
+    higher_is_better: bool = False,
 ) -> None:
     """results.md (a table, best first), results.json, sweep.png (metric per value of each key),
     curves.png (each run's metric against step) and, with `columns`, columns.png (the metric and the
@@ -243,7 +261,7 @@ def write_report(
     if rows and keys:
         from nanozoo.core import plots
 
-        plots.save(strip_plot(rows, keys, metric), out / PLOT)
+        plots.save(strip_plot(rows, keys, metric, higher_is_better), out / PLOT)
         plots.save(curves_plot(rows, keys, metric), out / CURVES)
         if columns:
             plots.save(columns_plot(rows, keys, [metric, *columns]), out / COLUMNS)
@@ -254,7 +272,7 @@ def _cell(v: float) -> str:
     return f"{v:.4f}" if math.isfinite(v) else "n/a" if math.isnan(v) else str(v)
 
 
-def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
+def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str, higher_is_better: bool = False):
     """One panel per swept key: every run is a dot at its value of the key (x) and its `metric` (y), the
     value's mean a bar, the best run a star; a diverged run is counted under its value. A few runs read
     better as dots than as a histogram of counts."""
@@ -264,7 +282,8 @@ def strip_plot(rows: list[dict[str, Any]], keys: list[str], metric: str):
         1, len(keys), figsize=(2.5 + 3.5 * len(keys), 3.6), squeeze=False, sharey=True, layout="constrained"
     )
     finite = [r for r in rows if math.isfinite(r[metric])]
-    best = min(finite, key=lambda r: r[metric]) if finite else None
+    pick = max if higher_is_better else min
+    best = pick(finite, key=lambda r: r[metric]) if finite else None
     for ax, key in zip(axes[0], keys, strict=True):
         values = _sorted_values({r[key] for r in rows})
         labels = []
@@ -367,6 +386,7 @@ __all__ = [
     "parse_grid",
     "run_one",
     "run_sweep",
+    "check_logged",
     "strip_plot",
     "write_report",
 ]

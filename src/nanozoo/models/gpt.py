@@ -123,6 +123,14 @@ def manual_attention(
     return y
 
 
+def sdpa_attention(q, k, v, bias: torch.Tensor | None = None, dropout_p: float = 0.0) -> torch.Tensor:
+    """`manual_attention`, fused by torch's scaled_dot_product_attention. bias None is the causal mask; with
+    one query (a cache step) it sees every key, as SDPA's is_causal (top-left aligned) would not."""
+    mask = None if bias is None else bias.to(q.dtype)
+    causal = bias is None and q.size(-2) > 1
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
+
+
 def causal(T: int, L: int, device: torch.device | None = None) -> torch.Tensor:
     """(T, L) True where the last T of L tokens may attend: query i (at L - T + i) sees keys 0..L - T + i."""
     i = torch.arange(L - T, L, device=device)[:, None]
@@ -224,9 +232,7 @@ class CausalSelfAttention(nn.Module):
         if self.attn_impl == "manual":
             y = manual_attention(q, k, v, bias, p)
         elif self.attn_impl == "sdpa" or bias is not None or kv is not None:
-            mask = None if bias is None else bias.to(q.dtype)
-            causal = bias is None and T > 1  # (SDPA's causal mask is top-left: one query would see one key)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
+            y = sdpa_attention(q, k, v, bias, p)
         else:
             from nanozoo.kernels.flash_attention import attention
 

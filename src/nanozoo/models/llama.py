@@ -30,7 +30,7 @@ from torch import nn
 
 from nanozoo.core.atomic import atomic_write
 from nanozoo.core.checkpoint import CheckpointError, save_tensors, save_weights
-from nanozoo.models.gpt import KVCache, attention_inputs, flops_per_token, manual_attention
+from nanozoo.models.gpt import KVCache, attention_inputs, flops_per_token, manual_attention, sdpa_attention
 from nanozoo.models.positions import rope_angles, rotate
 from nanozoo.models.sampling import next_tokens
 
@@ -165,9 +165,7 @@ class Attention(nn.Module):
         if cfg.attn_impl == "manual":
             y = manual_attention(q, k, v, bias, p)
         else:
-            mask = None if bias is None else bias.to(q.dtype)
-            causal = bias is None and T > 1  # bias None with one query: it sees every key (a cache step)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal)
+            y = sdpa_attention(q, k, v, bias, p)
         return self.o_proj(y.transpose(1, 2).reshape(B, T, H * D))
 
 
