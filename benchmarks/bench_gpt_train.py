@@ -10,6 +10,10 @@ Shakespeare (real text, so that gradients and clipping behave as in training; NA
   computes, logits equal to 1e-5 (tests/models/test_gpt.py).
 - "HF GPT2LMHeadModel": HF's model (its attention implementation pinned and printed) with torch's fused
   AdamW, what HF's Trainer uses by default (`adamw_torch_fused` on torch >= 2.8), and the same clipping.
+- "HF GPT2LMHeadModel, <precision> matmuls": the same at the recipe's train.matmul_precision, when that is
+  not float32 math ("medium": bf16 inside the matmuls), with eager attention (HF's SDPA path runs torch's
+  fused CPU kernel, 3-8x slower under bf16 math): HF given the recipe's speed setting at its best. "vs best
+  HF" divides by the faster HF.
 
 Rounds alternate between the contenders so that load from other processes falls on all alike; the median
 round is reported. The trainer sets glibc's memory thresholds for the whole process (core/speed.py), so HF
@@ -31,7 +35,7 @@ import torch
 import transformers
 
 from nanozoo.core.config import TrainConfig
-from nanozoo.core.speed import cpu_name
+from nanozoo.core.speed import cpu_name, matmul_precision
 from nanozoo.core.task import Task
 from nanozoo.core.trainer import Trainer
 from nanozoo.data.text import random_windows
@@ -68,23 +72,24 @@ def ours_step(cfg: GPTConfig, train: TrainConfig, batches: list, run_dir: str):
     return trainer.train_step
 
 
-def hf_step(model, batches: list, train: TrainConfig):
+def hf_step(model, batches: list, train: TrainConfig, precision: str = "highest"):
     opt = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(train.beta1, train.beta2), fused=True)
     turn = itertools.cycle(batches)
 
     def step():
         x, _ = next(turn)
-        loss = model(input_ids=x, labels=x).loss  # HF shifts the labels inside
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        with matmul_precision(precision):
+            loss = model(input_ids=x, labels=x).loss  # HF shifts the labels inside
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
 
     return step
 
 
-def describe(cfg: GPTConfig) -> str:
-    return f"{'biases' if cfg.bias else 'no bias'}, {cfg.activation}"
+def describe(cfg: GPTConfig, train: TrainConfig) -> str:
+    return f"{'biases' if cfg.bias else 'no bias'}, {cfg.activation}, {train.matmul_precision}"
 
 
 def measure(steps: dict, n: int, rounds: int) -> dict[str, float]:
@@ -164,21 +169,28 @@ def main() -> None:
         batches = [random_windows(splits["train"], B, T, g) for _ in range(64)]
         with tempfile.TemporaryDirectory() as tmp:
             steps = {
-                f"nanozoo, the recipe ({describe(recipe.model)})": ours_step(
+                f"nanozoo, the recipe ({describe(recipe.model, train)})": ours_step(
                     recipe.model, train, batches, f"{tmp}/a"
                 ),
                 "nanozoo, GPT-2's function": ours_step(gpt2, train, batches, f"{tmp}/b"),
                 "HF GPT2LMHeadModel": hf_step(hf_model(gpt2, args.hf_attn).train(), batches, train),
             }
+            if train.matmul_precision != "highest":
+                steps[f"HF GPT2LMHeadModel, {train.matmul_precision} matmuls"] = hf_step(
+                    hf_model(gpt2, "eager").train(), batches, train, train.matmul_precision
+                )
             if args.profile:
                 print(f"\nbatch {B}x{T}")
                 profile(steps)
                 continue
             seconds = measure(steps, args.steps, args.rounds)
         hf = seconds["HF GPT2LMHeadModel"]
-        print(f"\nbatch {B}x{T}\n{'contender':<38}{'tokens/s':>10}{'ms/step':>10}{'vs HF':>8}")
+        best = min(s for name, s in seconds.items() if name.startswith("HF"))
+        print(
+            f"\nbatch {B}x{T}\n{'contender':<50}{'tokens/s':>10}{'ms/step':>10}{'vs HF':>8}{'vs best HF':>12}"
+        )
         for name, s in seconds.items():
-            print(f"{name:<38}{B * T / s:>10,.0f}{1e3 * s:>10.2f}{hf / s:>7.2f}x")
+            print(f"{name:<50}{B * T / s:>10,.0f}{1e3 * s:>10.2f}{hf / s:>7.2f}x{best / s:>11.2f}x")
 
 
 if __name__ == "__main__":

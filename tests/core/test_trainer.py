@@ -213,6 +213,20 @@ def test_without_autocast_the_matmuls_stay_float32(tmp_path, tiny_gpt_overrides)
     assert seen == {torch.float32}  # so the bf16 test above sees what autocast did, not a default
 
 
+def test_matmul_precision_holds_inside_steps_and_evaluations_only(tmp_path):
+    seen = []
+    task = _line_task()
+    loss = task.loss
+    task.loss = lambda m, b: seen.append(torch.get_float32_matmul_precision()) or loss(m, b)
+    cfg = TrainConfig(max_iters=2, eval_interval=2, eval_iters=1, batch_size=4, progress=False)
+    trainer = Trainer(task, TrainConfig(**{**vars(cfg), "matmul_precision": "medium"}), tmp_path)
+    trainer.fit()
+    assert seen and set(seen) == {"medium"}  # every training and evaluation batch
+    assert torch.get_float32_matmul_precision() == "highest"  # and nothing left behind
+    with pytest.raises(ConfigError, match="train.matmul_precision='low'"):
+        TrainConfig(matmul_precision="low")
+
+
 def test_a_time_triggered_checkpoint_resumes_exactly(tmp_path, tiny_gpt_overrides, monkeypatch):
     """A crash (here an exception at step 8) between evaluations leaves the checkpoint written on the time
     interval; resuming from it gives the uninterrupted run's losses to the bit."""

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nanozoo.models.gpt import GPT, POS_ENCODINGS, GPTConfig, manual_attention
+from nanozoo.core.speed import matmul_precision
+from nanozoo.models.gpt import GPT, POS_ENCODINGS, GPTConfig, manual_attention, sdpa_attention
 
 
 @pytest.fixture
@@ -41,6 +42,32 @@ def test_manual_attention_equals_sdpa():
         atol=1e-5,
         rtol=1e-5,
     )
+
+
+def test_attention_keeps_float32_math_inside_bf16_matmuls():
+    """Under train.matmul_precision="medium" SDPA still runs in float32 math, forward and backward (its
+    fused CPU kernel is slow in bf16 math), and the step's other matmuls get bf16 math back after it."""
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 8) for _ in range(3))
+    w = torch.randn(8, 8)
+
+    def step():
+        qkv = [t.clone().requires_grad_() for t in (q, k, v)]
+        seen = []
+        # the matmul before attention: its backward runs after attention's, then the leaf's hook
+        qkv[0].register_hook(lambda g: seen.append(torch.backends.mkldnn.matmul.fp32_precision))
+        y = sdpa_attention(qkv[0] @ w, *qkv[1:])
+        (y * torch.linspace(-1, 1, 8)).sum().backward()
+        return y.detach(), [t.grad for t in qkv], seen
+
+    y, grads, _ = step()
+    with matmul_precision("medium"):
+        y_m, grads_m, seen = step()
+        assert torch.backends.mkldnn.matmul.fp32_precision == "bf16"
+    assert seen == ["bf16"]  # bf16 math again for the matmul before attention, in its backward
+    torch.testing.assert_close(y_m, y, atol=0, rtol=0)  # attention itself: float32 math, to the bit
+    torch.testing.assert_close(grads_m[1:], grads[1:], atol=0, rtol=0)
+    assert torch.get_float32_matmul_precision() == "highest"  # the process's own setting afterwards
 
 
 @pytest.mark.parametrize("pos_encoding", POS_ENCODINGS)

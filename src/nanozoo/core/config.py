@@ -57,6 +57,10 @@ class TrainConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # autocast dtype; auto: bf16 on GPUs
+    # float32 matmuls: "highest" float32 math; "high" TF32 on GPUs; "medium" bf16 inside them (oneDNN's AMX
+    # on CPUs that multiply bf16 natively; float32 elsewhere). The weights, activations and optimizer stay
+    # float32, unlike bf16 autocast: the 4x128 CPU recipe takes it (benchmarks/RESULTS.md)
+    matmul_precision: Literal["highest", "high", "medium"] = "highest"
     compile: bool = False  # torch.compile the model
     threads: int = 0  # torch.set_num_threads; 0: leave torch's default
     progress: bool = True  # a progress bar on a terminal
@@ -80,6 +84,10 @@ class TrainConfig:
             raise ConfigError("train.optimizer='muon' scales muon_lr by lr_at(step) / train.lr: set lr > 0")
         if self.min_lr > self.lr:
             raise ConfigError(f"train.min_lr={self.min_lr} is above train.lr={self.lr}")
+        if self.matmul_precision not in ("highest", "high", "medium"):
+            raise ConfigError(
+                f"train.matmul_precision={self.matmul_precision!r}; expected 'highest', 'high' or 'medium'"
+            )
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"train.device={self.device!r}: expected auto, cpu, cuda, cuda:N or mps")
 

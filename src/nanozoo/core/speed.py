@@ -64,6 +64,21 @@ def autocast_dtype(name: str, device: torch.device, measure: Callable[[torch.dty
     return choice
 
 
+@contextlib.contextmanager
+def matmul_precision(name: str):
+    """Float32 matmuls at torch's precision `name` inside (train.matmul_precision), the process's own after:
+    a run never leaves its setting behind for other code in the process."""
+    outer = torch.get_float32_matmul_precision()
+    if name == outer:
+        yield
+        return
+    torch.set_float32_matmul_precision(name)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(outer)
+
+
 def time_step(step: Callable[[], None], repeats: int = 2) -> float:
     """Seconds of one call of `step` (a forward and backward pass), after one call to warm up; the best of
     `repeats`, the least disturbed by other processes."""
@@ -113,10 +128,13 @@ GPU_PEAK_BF16 = {"A100": 312e12, "H100": 989e12, "H200": 989e12, "L4": 121e12, "
 
 
 @functools.cache
-def peak_flops(device_type: str, dtype: torch.dtype | None, threads: int) -> tuple[float, str]:
+def peak_flops(
+    device_type: str, dtype: torch.dtype | None, threads: int, precision: str = "highest"
+) -> tuple[float, str]:
     """(FLOP/s, where it comes from) that MFU divides by. A GPU in GPU_PEAK_BF16: its data sheet. Otherwise
     (every CPU: no data sheet says what its vector units reach under this torch) the best of a few
-    1024^3 matmuls in the training dtype, measured now: MFU against what this device really multiplies."""
+    1024^3 matmuls in the training dtype and matmul precision, measured now: MFU against what this device
+    really multiplies."""
     if device_type == "cuda":
         name = torch.cuda.get_device_name()
         for key, flops in GPU_PEAK_BF16.items():
@@ -130,8 +148,9 @@ def peak_flops(device_type: str, dtype: torch.dtype | None, threads: int) -> tup
         if device_type == "cuda":
             torch.cuda.synchronize()
 
-    seconds = time_step(matmul, repeats=3)
-    return 2 * n**3 / seconds, f"measured {n}^3 matmul, {threads} threads"
+    with matmul_precision(precision):
+        seconds = time_step(matmul, repeats=3)
+    return 2 * n**3 / seconds, f"measured {n}^3 matmul, {threads} threads, precision {precision}"
 
 
 # ---------------------------------------------------------------------------------------------------

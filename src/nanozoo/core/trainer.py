@@ -34,7 +34,15 @@ from nanozoo.core import checkpoint, speed
 from nanozoo.core.config import ConfigError, TrainConfig
 from nanozoo.core.errors import UserError
 from nanozoo.core.runlog import MetricsLog
-from nanozoo.core.speed import DTYPES, autocast_dtype, compile_unsupported, peak_flops, time_step, untouched
+from nanozoo.core.speed import (
+    DTYPES,
+    autocast_dtype,
+    compile_unsupported,
+    matmul_precision,
+    peak_flops,
+    time_step,
+    untouched,
+)
 from nanozoo.core.task import Task
 
 log = logging.getLogger(__name__)
@@ -245,7 +253,7 @@ class Trainer:
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
                 self.task.loss(self.raw, batch).backward()
 
-        with untouched(self.raw):
+        with untouched(self.raw), matmul_precision(self.cfg.matmul_precision):
             return time_step(step)
 
     def _agreed(self, dtype: torch.dtype | None) -> torch.dtype | None:
@@ -277,6 +285,10 @@ class Trainer:
 
         The whole global batch (batch_size x grad_accum x world) is drawn at once, so accumulating 2 x 4 rows,
         2 ranks x 4 rows and one batch of 8 rows all see the same 8 rows and take the same step."""
+        with matmul_precision(self.cfg.matmul_precision):
+            return self._train_step()
+
+    def _train_step(self) -> tuple[float, int]:
         cfg, B, n = self.cfg, self.cfg.batch_size, self.cfg.grad_accum
         for g in self.opt.param_groups:
             g["lr"] = lr_at(self.step, cfg) * g.get("lr_scale", 1.0)
@@ -313,9 +325,12 @@ class Trainer:
         return value, tokens
 
     # -- evaluation ----------------------------------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self, splits: tuple[str, ...] | None = None, task_metrics: bool = True) -> dict[str, float]:
         """Mean loss over eval_iters batches per split (the same batches every time), plus task metrics."""
+        with torch.no_grad(), matmul_precision(self.cfg.matmul_precision):
+            return self._evaluate(splits, task_metrics)
+
+    def _evaluate(self, splits: tuple[str, ...] | None, task_metrics: bool) -> dict[str, float]:
         cfg, out = self.cfg, {}
         self.raw.eval()
         for split in self.task.splits if splits is None else splits:
@@ -431,7 +446,9 @@ class Trainer:
         per_token = getattr(self.raw, "flops_per_token", None)
         if per_token is None:
             return None
-        peak, basis = peak_flops(self.device.type, self.amp, torch.get_num_threads())
+        peak, basis = peak_flops(
+            self.device.type, self.amp, torch.get_num_threads(), self.cfg.matmul_precision
+        )
         if self.env.master:
             log.info("MFU against %.3g FLOP/s per device (%s), %s", peak, basis, self.dtype_name)
         flops = per_token()

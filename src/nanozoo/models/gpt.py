@@ -128,7 +128,32 @@ def sdpa_attention(q, k, v, bias: torch.Tensor | None = None, dropout_p: float =
     one query (a cache step) it sees every key, as SDPA's is_causal (top-left aligned) would not."""
     mask = None if bias is None else bias.to(q.dtype)
     causal = bias is None and q.size(-2) > 1
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
+    mm = torch.backends.mkldnn.matmul
+    if q.device.type != "cpu" or q.dtype != torch.float32 or mm.fp32_precision == "ieee":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
+    # NOTE: under bf16 matmul math (train.matmul_precision="medium") torch 2.13's fused CPU kernel is 3-8x
+    # slower than in float32 at the CPU recipe's shape (it converts block by block), while every other
+    # matmul of the step gains 2-3x. So attention alone runs in float32 math: here, and in its backward,
+    # which hooks switch to float32 math (before it: on y's gradient) and back (after: on q's, k's, v's).
+    outer = mm.fp32_precision
+    mm.fp32_precision = "ieee"
+    try:
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
+    finally:
+        mm.fp32_precision = outer
+    if y.requires_grad:
+
+        def to(precision: str):
+            def hook(grad):
+                mm.fp32_precision = precision
+
+            return hook
+
+        y.register_hook(to("ieee"))
+        for t in (q, k, v):
+            if t.requires_grad:
+                t.register_hook(to(outer))
+    return y
 
 
 def causal(T: int, L: int, device: torch.device | None = None) -> torch.Tensor:
