@@ -186,7 +186,7 @@ def run_sweep(
             row = run_one(*a)
             if not row["finished"]:  # Ctrl-C: the run checkpointed and stopped; so does the sweep
                 break
-            check_logged([row], metric, columns)  # a misspelt --metric stops after one run, not all
+            check_logged([row], metric)  # a misspelt --metric stops after one run (a column may be n/a)
     else:
         import multiprocessing
 
@@ -197,7 +197,7 @@ def run_sweep(
                     row = f.result()
                     if not row["finished"]:  # Ctrl-C: that run checkpointed; the sweep stops
                         break
-                    check_logged([row], metric, columns)
+                    check_logged([row], metric)
             finally:  # a stop, a failure or Ctrl-C: what has not started never starts
                 for g in futures:
                     g.cancel()
