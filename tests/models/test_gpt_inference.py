@@ -129,10 +129,14 @@ def test_batched_generation_with_left_padding(tiny, pos_encoding):
 
 
 @pytest.mark.parametrize("pos_encoding", ["learned", "alibi", "none"])
-def test_the_flat_decode_step_gives_the_module_path(tiny, pos_encoding):
+@pytest.mark.parametrize(  # GPT-2's own; the CPU recipe's (no biases, the exact GELU) with a soft-capped head
+    "options",
+    [{}, {"bias": False, "activation": "gelu", "logit_softcap": 3.0, "tie_embeddings": False}],
+)
+def test_the_flat_decode_step_gives_the_module_path(tiny, pos_encoding, options):
     # decode_step (one flat walk over the layers) against hidden (the modules), step by step after a
     # left-padded prompt: the same logits at every step, so the same greedy tokens
-    model = tiny(pos_encoding=pos_encoding)
+    model = tiny(pos_encoding=pos_encoding, **options)
     assert model.flat_decoding()
     idx, mask = left_pad([[1, 2, 3, 4, 5], [6, 7], [8, 9, 10]])
     flat, plain = model.new_cache(3), model.new_cache(3)

@@ -146,9 +146,11 @@ def load(d: MovieLensData, data_dir: Path | None) -> tuple[D.Interactions, D.Ite
     return D.load_movielens(data_dir, d.feedback, d.min_rating)
 
 
-def name_of(d: MovieLensData) -> str:
+def name_of(d: MovieLensData, short: bool = False) -> str:
+    """The data set as tables and titles name it; `short`: without MovieLens's feedback rule."""
     if d.source == "movielens":
-        return f"MovieLens {d.path or D.MOVIELENS}, {d.feedback} feedback (rating >= {d.min_rating})"
+        name = f"MovieLens {d.path or D.MOVIELENS}"
+        return name if short else f"{name}, {d.feedback} feedback (rating >= {d.min_rating})"
     return f"{'H&M' if d.source == 'hm' else 'OTTO'} ({d.path})"
 
 
@@ -545,7 +547,7 @@ def _picture(curves: dict[str, np.ndarray], path: Path, cfg: TwoTowerExperiment)
     ax.set_xscale("log")
     ax.set_xlabel("k (candidates per user)")
     ax.set_ylabel("Recall@k")
-    ax.set_title(f"{name_of(cfg.data).split(',')[0]}, {cfg.data.split} split: the candidate stage")
+    ax.set_title(f"{name_of(cfg.data, short=True)}, {cfg.data.split} split: the candidate stage")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     plots.save(fig, path)
