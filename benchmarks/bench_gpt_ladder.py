@@ -3,7 +3,8 @@ as a bar chart.
 
 Rungs, cumulative, in the order of Karpathy's "Let's reproduce GPT-2 (124M)": float32 with attention written
 out (our `manual_attention`) and for-each AdamW; matmul precision "high" (TF32 on a GPU; on a CPU it changes
-nothing, and "medium", bf16 inside float32 matmuls, measured slower than autocast); bf16 autocast;
+nothing: the CPU's counterpart is "medium", bf16 inside float32 matmuls, which the 4x128 CPU recipe takes
+through the trainer: benchmarks/bench_gpt_train.py); bf16 autocast;
 torch.compile; SDPA's fused attention; the vocabulary padded to a multiple of 64 (50257 -> 50304, 65 -> 128);
 fused AdamW. Every rung is a fresh model from the same seed, stepping on the same batch.
 
