@@ -75,7 +75,7 @@ def test_learns_sentiment_from_minilm_classifies_and_starts_another_run(tmp_path
     )
 
 
-def test_refusals(tmp_path, need_data):
+def test_refusals(tmp_path, need_data, monkeypatch):
     need_data("sentiment", "SST-2/train.tsv")
     with pytest.raises(ConfigError, match="'random' or a run\\)=.* is not a finished BERT run folder"):
         runner.train("bert-sentiment", ["data.init=/no/such/run", "data.val_size=5"], runs_root=tmp_path)
@@ -83,6 +83,11 @@ def test_refusals(tmp_path, need_data):
         runner.train("bert-sentiment", ["model.n_layer=2", "data.val_size=5"], runs_root=tmp_path)
     with pytest.raises(ConfigError, match="data.dataset='imdb'"):
         runner.build_config(get("bert-sentiment"), ["data.dataset=imdb"])
+    monkeypatch.chdir(tmp_path)  # a run folder given relative is stored absolute
+    assert runner.build_config(get("bert-sentiment"), ["data.init=runs/x"]).data.init == str(
+        tmp_path / "runs/x"
+    )
+    assert runner.build_config(get("bert-sentiment"), ["data.init=random"]).data.init == "random"
     with pytest.raises(ConfigError, match="data.vocab_size comes from the data \\(30522 here\\)"):
         runner.train("bert-sentiment", ["data.vocab_size=4000", "data.val_size=5"], runs_root=tmp_path)
     gpt = tmp_path / "gpt-run"  # a finished run folder of another family

@@ -52,6 +52,8 @@ class FineTuneData:
     freeze_wte: bool = False  # keep the token embedding (half of MiniLM's weights) fixed: ~2x faster steps
 
     def __post_init__(self):
+        if self.init not in ("minilm", "random"):  # a run folder, stored absolute (a resume from elsewhere)
+            self.init = str(Path(self.init).absolute())
         if self.max_len < 3:
             raise ConfigError(f"data.max_len={self.max_len} must be >= 3 ([CLS], a word piece, [SEP])")
         for name in ("train_size", "val_size"):

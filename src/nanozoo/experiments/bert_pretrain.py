@@ -73,6 +73,8 @@ class PretrainData:
     train_sentences: int = 0  # 0: the whole training split; else its first N sentences (quick checks)
 
     def __post_init__(self):
+        if self.init:  # a run folder, stored absolute (a resume from another folder finds it)
+            self.init = str(Path(self.init).absolute())
         if self.corpus not in ("ptb", "shakespeare", "sst2"):
             raise ConfigError(f"data.corpus={self.corpus!r}; expected 'ptb', 'shakespeare' or 'sst2'")
         if self.corpus == "sst2" and self.nsp:

@@ -71,6 +71,8 @@ class MovieLensData:
             raise ConfigError(f"data.source={self.source!r}; allowed: {', '.join(map(repr, SOURCES))}")
         if self.source != "movielens" and not self.path:
             raise ConfigError(f"data.source={self.source!r} needs data.path=... (its downloaded files)")
+        if self.path:  # stored absolute: a later report or resume from another folder finds the same files
+            self.path = str(Path(self.path).absolute())
         if self.feedback not in ("positive", "all"):
             raise ConfigError(f"data.feedback={self.feedback!r}; allowed: 'positive', 'all'")
         if self.split not in ("temporal", "leave-one-out"):
