@@ -10,10 +10,10 @@ Shakespeare (real text, so that gradients and clipping behave as in training; NA
   computes, logits equal to 1e-5 (tests/models/test_gpt.py).
 - "HF GPT2LMHeadModel": HF's model (its attention implementation pinned and printed) with torch's fused
   AdamW, what HF's Trainer uses by default (`adamw_torch_fused` on torch >= 2.8), and the same clipping.
-- "HF GPT2LMHeadModel, <precision> matmuls": the same at the recipe's train.matmul_precision, when that is
-  not float32 math ("medium": bf16 inside the matmuls), with eager attention (HF's SDPA path runs torch's
-  fused CPU kernel, 3-8x slower under bf16 math): HF given the recipe's speed setting at its best. "vs best
-  HF" divides by the faster HF.
+- "HF GPT2LMHeadModel, eager, <precision> matmuls": the same at the recipe's train.matmul_precision, when
+  that is not float32 math ("medium": bf16 inside the matmuls), with eager attention (HF's SDPA path runs
+  torch's fused CPU kernel, 3-8x slower under bf16 math): HF given the recipe's speed setting at its best.
+  "vs best HF" divides by the faster HF.
 
 Rounds alternate between the contenders so that load from other processes falls on all alike; the median
 round is reported. The trainer sets glibc's memory thresholds for the whole process (core/speed.py), so HF
@@ -176,7 +176,7 @@ def main() -> None:
                 "HF GPT2LMHeadModel": hf_step(hf_model(gpt2, args.hf_attn).train(), batches, train),
             }
             if train.matmul_precision != "highest":
-                steps[f"HF GPT2LMHeadModel, {train.matmul_precision} matmuls"] = hf_step(
+                steps[f"HF GPT2LMHeadModel, eager, {train.matmul_precision} matmuls"] = hf_step(
                     hf_model(gpt2, "eager").train(), batches, train, train.matmul_precision
                 )
             if args.profile:

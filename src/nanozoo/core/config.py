@@ -57,9 +57,9 @@ class TrainConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | cuda:1 | mps
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # autocast dtype; auto: bf16 on GPUs
-    # float32 matmuls: "highest" float32 math; "high" TF32 on GPUs; "medium" bf16 inside them (oneDNN's AMX
-    # on CPUs that multiply bf16 natively; float32 elsewhere). The weights, activations and optimizer stay
-    # float32, unlike bf16 autocast: the 4x128 CPU recipe takes it (benchmarks/RESULTS.md)
+    # float32 matmuls: "highest" float32 math; "high" TF32 on GPUs; "medium" bf16 inside them (on a CPU
+    # where torch's oneDNN check passes: AVX-512 or AMX; float32 math elsewhere). The weights, activations
+    # and optimizer stay float32, unlike bf16 autocast: the 4x128 CPU recipe takes it (RESULTS.md)
     matmul_precision: Literal["highest", "high", "medium"] = "highest"
     compile: bool = False  # torch.compile the model
     threads: int = 0  # torch.set_num_threads; 0: leave torch's default

@@ -424,7 +424,7 @@ class Trainer:
             last_eval = {**last_eval, **final}
         if self.finished and self.task.finish is not None and self.env.master:
             self.raw.eval()
-            with torch.no_grad():
+            with torch.no_grad(), matmul_precision(cfg.matmul_precision):  # as the evaluations
                 final = self.task.finish(self.raw, self.run_dir)
             self.raw.train()
             self.metrics.write(self.step, elapsed0 + time.time() - t0, **final)

@@ -135,9 +135,8 @@ def start_from(cfg, texts: list[str]) -> tuple[WordPieceTokenizer, dict[str, tor
     "random": a WordPiece vocabulary learnt from `texts` and no weights; `data.load_weights=false`: the
     vocabulary and shape of init, no weights."""
     tok, weights = _start_from(cfg, texts)
-    if (
-        cfg.data.init != "random"
-    ):  # init's own vocabulary: an override of its size is refused (refuse_derived)
+    # init's own vocabulary (not learnt here): an override of its size is refused (refuse_derived)
+    if cfg.data.init != "random":
         cfg.data.vocab_size = tok.vocab_size
     return tok, weights if cfg.data.load_weights else None
 

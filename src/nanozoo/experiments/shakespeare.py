@@ -189,10 +189,11 @@ def cpu() -> CharGPTConfig:
     No biases and the exact GELU, as nanoGPT's own model: 1.12x the tokens/s of GPT-2's biases and tanh
     GELU at batch 32 on a Xeon (the tanh kernel is 3x erf's there; a bias costs addmm a copy of its
     output), and the same curve at 1,400 steps: val 1.6866 against 1.6900 (RESULTS.md, "Training
-    throughput"). bf16 inside the float32 matmuls (train.matmul_precision="medium": oneDNN's AMX where the
-    CPU multiplies bf16, float32 math elsewhere; attention stays float32): 1.3-1.4x the tokens/s on a Xeon
-    with AMX, and the same curve at 1,400 steps (val 1.6776 / 1.6974 against 1.6866 / 1.6886, seeds 1337
-    and 1), where bf16 autocast is slower here (0.85-0.91x: its casts outweigh the small matmuls).
+    throughput"). bf16 inside the float32 matmuls (train.matmul_precision="medium": oneDNN's bf16 kernels
+    where torch finds AVX-512 or AMX, float32 math elsewhere; attention stays float32): 1.3-1.45x the
+    tokens/s on a Xeon with AMX (batch 12 / 32, the same run), and the same curve at 1,400 steps (val
+    1.6776 / 1.6974 against 1.6866 / 1.6886, seeds 1337 and 1), where bf16 autocast is slower here
+    (0.85-0.91x: its casts outweigh the small matmuls).
     """
     return CharGPTConfig(
         model=GPTConfig(

@@ -378,6 +378,7 @@ __all__ = [
     "COLUMNS",
     "CURVES",
     "PLOT",
+    "check_logged",
     "collect",
     "combinations",
     "columns_plot",
@@ -386,7 +387,6 @@ __all__ = [
     "parse_grid",
     "run_one",
     "run_sweep",
-    "check_logged",
     "strip_plot",
     "write_report",
 ]
